@@ -15,5 +15,6 @@ from .perceptron import Perceptron
 # --- recurrent and attention ---------------------------------------------------
 
 # --- visualisation -------------------------------------------------------------
+from .viz import Interactive, interactive
 
 __all__ = [name for name in dir() if not name.startswith("_")]

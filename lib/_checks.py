@@ -38,7 +38,7 @@ def check_array(
         raise TypeError(f"{name} expected a numpy array, got {type(x).__name__}")
     if shape is not None:
         ok = x.ndim == len(shape) and all(
-            isinstance(s, str) or s is None or s == n for s, n in zip(shape, x.shape)
+            isinstance(s, str) or s is None or s == n for s, n in zip(shape, x.shape, strict=True)
         )
         if not ok:
             want = ", ".join(str(s) if s is not None else "any" for s in shape)

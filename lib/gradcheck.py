@@ -63,7 +63,9 @@ def gradient_check(
     return errors
 
 
-def check_layer(layer, x: np.ndarray, rng: np.random.Generator | None = None, eps: float = 1e-6) -> dict[str, float]:
+def check_layer(
+    layer, x: np.ndarray, rng: np.random.Generator | None = None, eps: float = 1e-6
+) -> dict[str, float]:
     """Gradient-check a layer with ``y = layer.forward(x)`` and ``dx = layer.backward(dy)``.
 
     Uses the loss ``L = Σ y ⊙ g`` with a fixed random ``g``, so ``∂L/∂y = g``.

@@ -24,16 +24,16 @@ class Module:
         self.training = True
 
     # -- modes -------------------------------------------------------------
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         self.training = mode
         for child in self.children():
             child.train(mode)
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         return self.train(False)
 
-    def children(self) -> list["Module"]:
+    def children(self) -> list[Module]:
         """Sub-modules (override in containers); used to propagate train/eval."""
         return []
 

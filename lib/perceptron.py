@@ -50,7 +50,7 @@ class Perceptron:
         return True
 
     def fit(self, X: np.ndarray, y: np.ndarray, epochs: int = 100,
-            rng: np.random.Generator | None = None) -> "Perceptron":
+            rng: np.random.Generator | None = None) -> Perceptron:
         """Run the learning rule over ``X`` (n, n_features), ``y`` (n,) in {0, 1}.
 
         Stops early after the first epoch with no mistakes. If ``rng`` is given the
