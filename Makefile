@@ -1,0 +1,91 @@
+# The book's two commands: `make book` and `make test`. Each does its own set-up.
+#
+#   make book   build the HTML book into _build/html, executing every notebook
+#   make test   lint, unit tests, every notebook under nbval, the browser test
+#   make lab    open JupyterLab on chapters/
+#   make bench  time lib's LSTM/GRU against PyTorch (not part of the tests)
+#   make clean  remove build output and caches (keeps .venv)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON_SYS ?= python3
+VENV       := .venv
+PY         := $(VENV)/bin/python
+BIN        := $(VENV)/bin
+MATHJAX    := _vendor/mathjax/tex-chtml-full.js
+MATHJAX_VERSION := 3.2.2
+JOBS       ?= 2
+
+# Quiet, reproducible notebook kernels: no debugger warning on stderr, no
+# hash randomisation.
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+export PYTHONHASHSEED := 0
+
+.PHONY: help book test lint unit lab bench clean distclean
+
+help:
+	@sed -n '1,9p' Makefile | sed 's/^# \{0,1\}//'
+
+# --- set-up --------------------------------------------------------------------
+$(VENV)/bin/activate:
+	$(PYTHON_SYS) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Readers' environment: rebuilt when the requirements or the package change.
+$(VENV)/.book-installed: requirements.txt pyproject.toml | $(VENV)/bin/activate
+	$(PY) -m pip install --quiet -r requirements.txt -e .
+	touch $@
+
+# Maintainers' environment (tests, lint, browser test, PyTorch cross-checks).
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.book-installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# MathJax from the npm registry, served from the book itself (no CDN). Not in _static/:
+# Jupyter Book would add a script tag for every .js file found there.
+$(MATHJAX):
+	rm -rf .build/npm _vendor/mathjax
+	mkdir -p .build/npm _vendor
+	npm install --silent --no-audit --no-fund --prefix .build/npm mathjax@$(MATHJAX_VERSION)
+	cp -r .build/npm/node_modules/mathjax/es5 _vendor/mathjax
+
+# Headless Chromium for the browser test: Debian's package, never a download.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "The browser test needs Debian's chromium: sudo apt-get install chromium" >&2; exit 1; \
+	fi
+
+# --- the book ------------------------------------------------------------------
+# jupyter-cache keys on cell source only: tools/cache_guard.py clears the cache
+# when lib/, the requirements or the execution config change.
+book: $(VENV)/.book-installed $(MATHJAX)
+	$(PY) tools/cache_guard.py
+	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	$(PY) tools/exec_report.py
+
+# --- the tests -----------------------------------------------------------------
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check lib tests benchmarks tools chapters
+
+# Unit tests, every chapter under nbval (one kernel per notebook: --dist loadfile),
+# and the browser test over the built book.
+test: $(VENV)/.dev-installed $(CHROMIUM) book lint
+	$(BIN)/pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-cell-timeout=120 tests chapters
+
+lab: $(VENV)/.book-installed
+	$(BIN)/jupyter lab chapters/
+
+bench: $(VENV)/.dev-installed
+	$(PY) benchmarks/bench_rnn.py --out benchmarks/results.md
+
+clean:
+	rm -rf _build .jupyter_cache .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) .build _vendor

@@ -1,0 +1,194 @@
+"""The built HTML book, opened as a reader would: headless Chromium with no network.
+
+Every page must typeset its math with the book's own MathJax, load every image,
+log no console error and request nothing outside this machine; every interactive
+figure must have sliders that change the picture when moved.
+
+Needs ``make book`` first (``make test`` does it) and Debian's ``chromium``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-features=MediaRouter,OptimizationHints,Translate",
+]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is installed by make test")
+
+
+def _pages() -> list[str]:
+    if not HTML.is_dir():
+        return []
+    return sorted(
+        str(p.relative_to(HTML))
+        for p in HTML.rglob("*.html")
+        if not {"_static", "_sources", "_images"} & set(p.relative_to(HTML).parts)
+    )
+
+
+PAGES = _pages()
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not HTML.is_dir():
+        pytest.fail(f"{HTML} does not exist: build the book first (make book)")
+    handler = functools.partial(_QuietHandler, directory=str(HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - signature fixed by the base class
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is required: apt-get install chromium (make test installs it)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh page whose every request leaving 127.0.0.1 is refused and recorded."""
+    context = browser.new_context(service_workers="block")
+    page = context.new_page()
+    page.outside_requests = []
+    page.console_errors = []
+    host = urlparse(server).netloc
+
+    def route(r):
+        url = urlparse(r.request.url)
+        if url.scheme in ("data", "blob") or url.netloc == host:
+            r.continue_()
+        else:
+            page.outside_requests.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+    yield page
+    context.close()
+
+
+def _open(page, server, rel):
+    page.goto(f"{server}/{rel}", wait_until="load")
+    # Wait for MathJax (if the page loaded it) to finish typesetting.
+    page.wait_for_function("() => !window.MathJax || (window.MathJax.startup && window.MathJax.startup.promise)")
+    page.evaluate("() => window.MathJax ? window.MathJax.startup.promise : null")
+
+
+def test_book_was_built():
+    assert PAGES, f"no pages in {HTML}: build the book first (make book)"
+    assert "intro.html" in PAGES
+
+
+@pytest.mark.parametrize("rel", PAGES)
+def test_page_works_offline(page, server, rel):
+    _open(page, server, rel)
+
+    # Math: every math node typeset by MathJax, none with a TeX error.
+    math = page.evaluate(
+        """() => Array.from(document.querySelectorAll('.math')).map(el => ({
+            typeset: el.querySelector('mjx-container') !== null,
+            error: el.querySelector('mjx-merror') !== null,
+            text: el.textContent.slice(0, 60)}))"""
+    )
+    untypeset = [m["text"] for m in math if not m["typeset"]]
+    errors = [m["text"] for m in math if m["error"]]
+    assert not untypeset, f"{rel}: math not typeset: {untypeset[:5]}"
+    assert not errors, f"{rel}: MathJax errors in: {errors[:5]}"
+
+    # Images: every one loaded and described.
+    images = page.evaluate(
+        """() => Array.from(document.images).map(img => ({
+            src: img.getAttribute('src').slice(0, 80), ok: img.complete && img.naturalWidth > 0,
+            alt: (img.getAttribute('alt') || '').trim()}))"""
+    )
+    broken = [i["src"] for i in images if not i["ok"]]
+    no_alt = [i["src"] for i in images if not i["alt"]]
+    assert not broken, f"{rel}: images that did not load: {broken}"
+    assert not no_alt, f"{rel}: images without alt text: {no_alt}"
+
+    assert not page.outside_requests, f"{rel}: requests outside the machine: {page.outside_requests}"
+    assert not page.console_errors, f"{rel}: console errors: {page.console_errors}"
+
+
+def test_math_is_typeset_somewhere(page, server):
+    """Guards the test above against passing vacuously (no math found anywhere)."""
+    _open(page, server, "chapters/artificial_neurons.html")
+    count = page.evaluate("() => document.querySelectorAll('.math mjx-container').length")
+    assert count > 10, f"expected typeset math on the perceptron page, found {count}"
+
+
+def _interactive_pages() -> list[str]:
+    return [rel for rel in PAGES if "nnbook-interactive" in (HTML / rel).read_text(encoding="utf-8")]
+
+
+def test_some_page_is_interactive():
+    assert _interactive_pages(), "expected at least one interactive figure in the book"
+
+
+@pytest.mark.parametrize("rel", _interactive_pages())
+def test_interactive_figures_scrub(page, server, rel):
+    """Each slider of each interactive figure changes the picture when moved with the keyboard."""
+    _open(page, server, rel)
+    figures = page.locator(".nnbook-interactive")
+    assert figures.count() > 0
+    for f in range(figures.count()):
+        figure = figures.nth(f)
+        img = figure.locator("img.nnbook-frame")
+        assert img.is_visible(), f"{rel}: interactive figure {f} has no visible image"
+        sliders = figure.locator("input[type=range]")
+        assert sliders.count() > 0, f"{rel}: interactive figure {f} has no slider"
+        for s in range(sliders.count()):
+            slider = sliders.nth(s)
+            before = img.get_attribute("src")
+            at_max = slider.input_value() == slider.get_attribute("max")
+            slider.focus()
+            page.keyboard.press("ArrowLeft" if at_max else "ArrowRight")
+            after = img.get_attribute("src")
+            assert after != before, f"{rel}: slider {s} of figure {f} did not change the picture"
+            label = slider.locator("xpath=following-sibling::output").text_content()
+            assert label, f"{rel}: slider {s} of figure {f} shows no value"
+    assert not page.console_errors, f"{rel}: console errors: {page.console_errors}"
+    assert not page.outside_requests, f"{rel}: requests outside the machine: {page.outside_requests}"
+
+
+def test_screenshots(page, server):
+    """Screenshots of the built book for the README (light theme, a chapter page)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _open(page, server, "chapters/artificial_neurons.html")
+    page.screenshot(path=str(SCREENSHOTS / "chapter.png"))
+    page.locator(".nnbook-interactive").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "interactive.png"))
+    assert (SCREENSHOTS / "chapter.png").stat().st_size > 10_000

@@ -1,0 +1,55 @@
+"""Report how long each notebook took to execute in the last book build.
+
+Reads the jupyter-cache records written by ``make book`` and prints a table
+against the budgets (30 s per page, 4 min for the whole book). It is a report,
+not a test: timing depends on the machine. The table is also written to
+``_build/exec_report.md`` and ``_build/exec_report.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from jupyter_cache import get_cache
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE_BUDGET_S = 30.0
+BOOK_BUDGET_S = 240.0
+
+
+def execution_times(root: Path = ROOT) -> dict[str, float]:
+    """Notebook path (relative to the repo) -> seconds of its newest cached execution."""
+    cache = get_cache(root / ".jupyter_cache")
+    newest: dict[str, tuple] = {}
+    for record in cache.list_cache_records():
+        seconds = (record.data or {}).get("execution_seconds")
+        if seconds is None:
+            continue
+        uri = Path(record.uri)
+        if not uri.exists():
+            continue
+        rel = str(uri.resolve().relative_to(root))
+        if rel not in newest or record.created > newest[rel][0]:
+            newest[rel] = (record.created, float(seconds))
+    return {rel: seconds for rel, (_, seconds) in sorted(newest.items())}
+
+
+def main() -> None:
+    times = execution_times()
+    total = sum(times.values())
+    lines = ["| notebook | execution (s) | within 30 s |", "|---|---:|:---:|"]
+    for rel, seconds in times.items():
+        lines.append(f"| `{rel}` | {seconds:.1f} | {'yes' if seconds <= PAGE_BUDGET_S else '**no**'} |")
+    within = "yes" if total <= BOOK_BUDGET_S else "**no** (4 min)"
+    lines.append(f"| **whole book** | **{total:.1f}** | {within} |")
+    table = "\n".join(lines)
+    print(table)
+    out = ROOT / "_build"
+    out.mkdir(exist_ok=True)
+    (out / "exec_report.md").write_text(table + "\n")
+    (out / "exec_report.json").write_text(json.dumps({"notebooks": times, "total": total}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
