@@ -1,0 +1,43 @@
+"""The build tools: the execution cache must be invalidated by any change to lib."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_cache_guard():
+    spec = importlib.util.spec_from_file_location("cache_guard", ROOT / "tools" / "cache_guard.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _fake_repo(tmp_path: Path) -> Path:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "layers.py").write_text("SCALE = 1\n")
+    for name in ("requirements.txt", "pyproject.toml", "_config.yml"):
+        (tmp_path / name).write_text(f"# {name}\n")
+    return tmp_path
+
+
+def test_key_is_stable_and_changes_with_lib(tmp_path):
+    guard = _load_cache_guard()
+    root = _fake_repo(tmp_path)
+    key = guard.environment_key(root)
+    assert guard.environment_key(root) == key
+    (root / "lib" / "layers.py").write_text("SCALE = 2\n")
+    assert guard.environment_key(root) != key
+
+
+def test_key_changes_with_requirements_and_new_modules(tmp_path):
+    guard = _load_cache_guard()
+    root = _fake_repo(tmp_path)
+    key = guard.environment_key(root)
+    (root / "requirements.txt").write_text("numpy<3\n")
+    key2 = guard.environment_key(root)
+    assert key2 != key
+    (root / "lib" / "new_module.py").write_text("")
+    assert guard.environment_key(root) != key2

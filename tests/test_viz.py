@@ -1,0 +1,71 @@
+"""lib.viz.interactive: one object, a live widget in Jupyter and scrubbable frames in HTML."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+import lib
+
+
+def plot_line(fig, slope, offset):
+    ax = fig.subplots()
+    x = np.linspace(-1, 1, 11)
+    ax.plot(x, slope * x + offset)
+    ax.set_ylim(-3, 3)
+
+
+def test_bundle_has_widget_and_html_fallback():
+    fig = lib.interactive(plot_line, slope=[-1.0, 0.0, 1.0], offset=[0.0, 1.0], alt="a line")
+    bundle = fig._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "nnbook-interactive" in bundle["text/html"]
+    assert bundle["text/plain"].startswith("<interactive figure")
+
+
+def test_html_holds_every_frame_and_distinct_pictures():
+    fig = lib.interactive(plot_line, slope=[-1.0, 0.0, 1.0], offset=[0.0, 1.0])
+    html = fig.to_html()
+    data = json.loads(re.search(r'class="nnbook-data">(.*?)</script>', html, re.S).group(1))
+    assert set(data["frames"]) == {f"{i},{j}" for i in range(3) for j in range(2)}
+    assert len(set(data["frames"].values())) == 6, "each slider setting must draw a different picture"
+    assert data["labels"] == [["-1", "0", "1"], ["0", "1"]]
+    assert html.count('type="range"') == 2
+    # The initial picture is the middle value of each slider.
+    assert f'src="{data["frames"]["1,1"]}"' in html
+    assert "http://" not in html and "https://" not in html
+
+
+def test_initial_values_and_labels():
+    fig = lib.interactive(plot_line, slope=[-1.0, 0.0, 1.0], offset=[0.0, 1.0],
+                          initial={"slope": 1.0}, labels={"slope": "slope a"})
+    assert fig.initial == {"slope": 1.0, "offset": 1.0}
+    assert "slope a" in fig.to_html()
+
+
+def test_html_cannot_be_closed_by_a_label():
+    fig = lib.interactive(lambda fig, name: fig.subplots().set_title(name), name=["</script>", "b"])
+    assert fig.to_html().count("</script>") == 2  # the data block and the code block, nothing else
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({}, ValueError, "at least one slider"),
+        ({"slope": [1.0]}, ValueError, "at least 2 values"),
+        ({"slope": [1.0, 2.0], "initial": {"slope": 3.0}}, ValueError, "not one of its values"),
+        ({"slope": [1.0, 2.0], "initial": {"nope": 1.0}}, ValueError, "do not exist"),
+        ({"slope": list(range(20)), "offset": list(range(20))}, ValueError, "400 frames"),
+    ],
+)
+def test_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        lib.interactive(plot_line, **kwargs)
+
+
+def test_plot_fn_must_be_callable():
+    with pytest.raises(TypeError, match="callable"):
+        lib.interactive("not a function", slope=[1.0, 2.0])
