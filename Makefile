@@ -3,6 +3,7 @@
 #   make book   build the HTML book into _build/html, executing every notebook
 #   make test   lint, unit tests, every notebook under nbval, the browser test
 #   make lab    open JupyterLab on chapters/
+#   make preview CHAPTERS="chapters/x.ipynb"  build just those chapters
 #   make bench  time lib's LSTM/GRU against PyTorch (not part of the tests)
 #   make clean  remove build output and caches (keeps .venv)
 
@@ -23,10 +24,10 @@ JOBS       ?= 2
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help book test lint unit lab bench clean distclean
+.PHONY: help book test lint preview lab bench clean distclean
 
 help:
-	@sed -n '1,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,10p' Makefile | sed 's/^# \{0,1\}//'
 
 # --- set-up --------------------------------------------------------------------
 $(VENV)/bin/activate:
@@ -76,6 +77,10 @@ lint: $(VENV)/.dev-installed
 # and the browser test over the built book.
 test: $(VENV)/.dev-installed $(CHROMIUM) book lint
 	$(BIN)/pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-cell-timeout=120 tests chapters
+
+# Build only the given chapters, in _build/preview (the main build is untouched).
+preview: $(VENV)/.book-installed $(MATHJAX)
+	$(PY) tools/preview.py $(CHAPTERS)
 
 lab: $(VENV)/.book-installed
 	$(BIN)/jupyter lab chapters/

@@ -1,0 +1,64 @@
+"""Build a preview of a few chapters, alone, with the book's real configuration.
+
+    make preview CHAPTERS="chapters/gradient_descent.ipynb chapters/backpropagation.ipynb"
+
+The chapters are copied with the book's config, bibliography and assets into a
+private directory (``_build/preview/`` by default) with a table of contents that
+lists only them, and built there with warnings as errors — so authors can check a
+page without executing the whole book, and without touching the main build or its
+execution cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COPY = ["_config.yml", "references.bib", "intro.md", "_ext", "assets", "_vendor"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("chapters", nargs="+", type=Path, help="chapter notebooks or pages")
+    parser.add_argument("--out", type=Path, default=ROOT / "_build" / "preview", help="preview directory")
+    args = parser.parse_args()
+
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    for name in COPY:
+        src, dst = ROOT / name, out / name
+        if not src.exists():
+            sys.exit(f"preview: {src} is missing (run make book once to fetch _vendor/)")
+        if dst.is_symlink() or dst.is_file():
+            dst.unlink()
+        elif dst.is_dir():
+            shutil.rmtree(dst)
+        if name == "_vendor":
+            dst.symlink_to(src)
+        elif src.is_dir():
+            shutil.copytree(src, dst)
+        else:
+            shutil.copy2(src, dst)
+    files = []
+    for chapter in args.chapters:
+        rel = chapter.resolve().relative_to(ROOT)
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, out / rel)
+        files.append({"file": str(rel.with_suffix(""))})
+    toc = {"format": "jb-book", "root": "intro", "parts": [{"caption": "Preview", "chapters": files}]}
+    (out / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(out), "--builder", "html",
+           "-W", "-n", "--keep-going"]
+    result = subprocess.run(cmd, cwd=out)
+    print(f"preview: {out / '_build' / 'html' / 'index.html'}")
+    return result.returncode
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
