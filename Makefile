@@ -63,9 +63,11 @@ $(CHROMIUM):
 
 # --- the book ------------------------------------------------------------------
 # jupyter-cache keys on cell source only: tools/cache_guard.py clears the cache
-# when lib/, the requirements or the execution config change.
+# when lib/, the requirements or the execution config change. tools/execute.py
+# then runs the uncached notebooks $(JOBS) at a time, so the build only renders.
 book: $(VENV)/.book-installed $(MATHJAX)
 	$(PY) tools/cache_guard.py
+	$(PY) tools/execute.py --jobs $(JOBS)
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
 	$(PY) tools/exec_report.py
 
