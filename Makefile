@@ -23,6 +23,8 @@ JOBS       ?= 2
 # hash randomisation.
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export PYTHONHASHSEED := 0
+# No progress bars in built pages or test runs (lib.fit shows them to people only).
+export NNBOOK_NO_PROGRESS := 1
 
 .PHONY: help book test lint preview lab bench clean distclean
 
@@ -85,7 +87,7 @@ preview: $(VENV)/.book-installed $(MATHJAX)
 	$(PY) tools/preview.py $(CHAPTERS)
 
 lab: $(VENV)/.book-installed
-	$(BIN)/jupyter lab chapters/
+	env -u NNBOOK_NO_PROGRESS $(BIN)/jupyter lab chapters/
 
 bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/bench_rnn.py --out benchmarks/results.md

@@ -11,9 +11,17 @@ from .module import Module
 from .perceptron import Perceptron
 
 # --- core (activations, dense, losses, optimizers, training, data) -----------
-# NOTE for helpers: at 07:10 UTC nothing had landed here, so the lead is writing these
-# modules now. If you are the lib-core or recurrent engineer: read what exists, extend and
-# test it; do not recreate or overwrite these files.
+from .activations import (
+    ELU, GELU, Activation, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh,
+    elu, gelu, get_activation, identity, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh,
+)
+from .data import Standardizer, one_hot, pad_sequences, sliding_windows, standardize, train_test_split
+from .dropout import Dropout
+from .layers import Dense, Sequential
+from .losses import binary_cross_entropy_with_logits, mse_loss, softmax_cross_entropy
+from .optim import SGD, Adam, AdamW, CosineAnnealingLR, ExponentialLR, LinearWarmup, RMSprop, StepLR
+from .training import EarlyStopping, History, TrainingDiverged, accuracy, evaluate, fit, minibatches
+from . import initializers
 
 # --- recurrent and attention ---------------------------------------------------
 

@@ -1,0 +1,139 @@
+"""Data helpers: standardisation, splits, one-hot labels, windows over series, padding."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ._checks import check_array, check_dtype
+
+
+class Standardizer:
+    """z-scores with statistics fitted on training data only: ``(x − mean) / std``.
+
+    Fit on the training split, then transform validation and test data with the
+    *training* mean and std — fitting on all data leaks the future into the past.
+    """
+
+    def __init__(self, axis: int | tuple[int, ...] = 0, eps: float = 1e-12) -> None:
+        self.axis, self.eps = axis, eps
+        self.mean: np.ndarray | None = None
+        self.std: np.ndarray | None = None
+
+    def fit(self, X: np.ndarray) -> Standardizer:
+        check_array(X, "Standardizer.fit")
+        self.mean = X.mean(axis=self.axis, keepdims=True)
+        self.std = np.maximum(X.std(axis=self.axis, keepdims=True), self.eps)
+        return self
+
+    def _fitted(self) -> None:
+        if self.mean is None:
+            raise RuntimeError("Standardizer used before fit()")
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        self._fitted()
+        return ((X - self.mean) / self.std).astype(X.dtype, copy=False)
+
+    def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
+        self._fitted()
+        return (Z * self.std + self.mean).astype(Z.dtype, copy=False)
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        return self.fit(X).transform(X)
+
+
+def standardize(X: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(Z, mean, std)`` with Z the z-scores of X along ``axis``."""
+    s = Standardizer(axis).fit(X)
+    return s.transform(X), s.mean, s.std
+
+
+def train_test_split(*arrays: np.ndarray, test_size: float = 0.2, rng: np.random.Generator | None = None,
+                     shuffle: bool = True) -> list[np.ndarray]:
+    """Split arrays with equal first dimension into train and test parts.
+
+    Returns ``[a_train, a_test, b_train, b_test, ...]``. With ``shuffle=False``
+    (time series) the test part is the *last* ``test_size`` fraction, so the model
+    is tested on the future.
+    """
+    if not arrays:
+        raise ValueError("train_test_split expected at least one array")
+    n = len(arrays[0])
+    for a in arrays:
+        if len(a) != n:
+            raise ValueError(f"train_test_split expected arrays of equal length, got {[len(a) for a in arrays]}")
+    if not 0 < test_size < 1:
+        raise ValueError(f"train_test_split expected 0 < test_size < 1, got {test_size}")
+    n_test = max(1, int(round(n * test_size)))
+    if shuffle:
+        if rng is None:
+            raise ValueError("train_test_split(shuffle=True) needs an explicit rng")
+        order = rng.permutation(n)
+    else:
+        order = np.arange(n)
+    train, test = order[: n - n_test], order[n - n_test:]
+    out = []
+    for a in arrays:
+        out += [a[train], a[test]]
+    return out
+
+
+def one_hot(labels: np.ndarray, num_classes: int, dtype=np.float64) -> np.ndarray:
+    """Integer labels of any shape -> (..., num_classes) of 0/1."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot expected integer labels, got dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"one_hot expected labels in [0, {num_classes}), got range "
+                         f"[{labels.min()}, {labels.max()}]")
+    return np.eye(num_classes, dtype=check_dtype(dtype))[labels]
+
+
+def sliding_windows(series: np.ndarray, window: int, horizon: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Supervised pairs from a series: each input is ``window`` steps, each target the next ``horizon``.
+
+    series: (T,) or (T, F) -> X: (n, window, F) and y: (n, horizon) for a 1-D series or
+    (n, horizon, F), with n = T − window − horizon + 1. Windows are copies (safe to modify).
+    """
+    series = np.asarray(series)
+    if series.ndim not in (1, 2):
+        raise ValueError(f"sliding_windows expected a series of shape (T,) or (T, F), got {series.shape}")
+    if window < 1 or horizon < 1:
+        raise ValueError(f"sliding_windows expected window >= 1 and horizon >= 1, got {window}, {horizon}")
+    n = len(series) - window - horizon + 1
+    if n < 1:
+        raise ValueError(f"sliding_windows: a series of length {len(series)} is too short for "
+                         f"window={window} and horizon={horizon}")
+    s2 = series[:, None] if series.ndim == 1 else series
+    idx = np.arange(n)[:, None]
+    X = s2[idx + np.arange(window)]
+    y = s2[idx + window + np.arange(horizon)]
+    return X, (y[..., 0] if series.ndim == 1 else y)
+
+
+def pad_sequences(seqs: Sequence[np.ndarray], pad_value: float = 0.0, max_len: int | None = None,
+                  dtype=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stack variable-length sequences into one batch, padded at the end.
+
+    seqs: N arrays of shape (T_n,) or (T_n, F) -> padded (N, T, ...) , mask (N, T) bool (True at
+    real steps) and lengths (N,). Sequences longer than ``max_len`` are truncated.
+    """
+    if len(seqs) == 0:
+        raise ValueError("pad_sequences expected at least one sequence")
+    seqs = [np.asarray(s) for s in seqs]
+    tail = seqs[0].shape[1:]
+    for i, s in enumerate(seqs):
+        if s.shape[1:] != tail:
+            raise ValueError(f"pad_sequences expected every sequence to have trailing shape {tail}, "
+                             f"sequence {i} has {s.shape[1:]}")
+    lengths = np.array([len(s) for s in seqs])
+    T = int(lengths.max()) if max_len is None else int(max_len)
+    lengths = np.minimum(lengths, T)
+    dtype = np.result_type(*seqs) if dtype is None else np.dtype(dtype)
+    padded = np.full((len(seqs), T, *tail), pad_value, dtype=dtype)
+    mask = np.zeros((len(seqs), T), dtype=bool)
+    for i, (s, n) in enumerate(zip(seqs, lengths, strict=True)):
+        padded[i, :n] = s[:n]
+        mask[i, :n] = True
+    return padded, mask, lengths

@@ -1,0 +1,100 @@
+"""Activations: gradients against finite differences and PyTorch, stability at extreme inputs."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import lib
+from lib import activations as A
+
+torch = pytest.importorskip("torch", reason="PyTorch not installed: cross-checks skipped (make test installs it)")
+F = torch.nn.functional
+
+ELEMENTWISE = {
+    "identity": (A.identity, lambda t: t),
+    "sigmoid": (A.sigmoid, torch.sigmoid),
+    "tanh": (A.tanh, torch.tanh),
+    "relu": (A.relu, F.relu),
+    "leaky_relu": (A.leaky_relu, F.leaky_relu),
+    "elu": (A.elu, F.elu),
+    "gelu": (A.gelu, F.gelu),
+}
+LAYERS = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softmax", "log_softmax"]
+
+
+def _x(rng, shape=(4, 7)):
+    # keep away from ReLU's kink at 0, where finite differences are meaningless
+    x = rng.standard_normal(shape) * 3
+    x[np.abs(x) < 1e-3] = 0.5
+    return x
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_layer_gradient_check(name):
+    rng = np.random.default_rng(0)
+    errors = lib.check_layer(lib.get_activation(name), _x(rng), rng)
+    assert max(errors.values()) < 1e-7, errors
+
+
+@pytest.mark.parametrize("name", list(ELEMENTWISE))
+def test_function_and_derivative_match_torch(name):
+    fn, torch_fn = ELEMENTWISE[name]
+    x = _x(np.random.default_rng(1), (50,))
+    xt = torch.tensor(x, requires_grad=True)
+    yt = torch_fn(xt)
+    yt.sum().backward()
+    y = fn(x)
+    dy = A.ACTIVATIONS[name][1](x)
+    assert lib.relative_error(y, yt.detach().numpy()) < 1e-10
+    assert lib.relative_error(dy, xt.grad.numpy()) < 1e-10
+
+
+@pytest.mark.parametrize("fn, torch_fn", [(A.softmax, F.softmax), (A.log_softmax, F.log_softmax)])
+def test_softmax_family_matches_torch(fn, torch_fn):
+    x = np.random.default_rng(2).standard_normal((3, 5, 6)) * 10
+    assert lib.relative_error(fn(x), torch_fn(torch.tensor(x), dim=-1).numpy()) < 1e-10
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_extreme_inputs_are_stable(name):
+    x = np.array([[-1e4, -50.0, 0.0, 50.0, 1e4]])
+    layer = lib.get_activation(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = layer.forward(x)
+        dx = layer.backward(np.ones_like(y))
+    assert np.isfinite(y).all() and np.isfinite(dx).all()
+
+
+def test_exact_limits():
+    x = np.array([-1e4, 1e4])
+    np.testing.assert_array_equal(A.sigmoid(x), [0.0, 1.0])
+    np.testing.assert_array_equal(A.tanh(x), [-1.0, 1.0])
+    np.testing.assert_array_equal(A.elu(x), [-1.0, 1e4])
+    np.testing.assert_array_equal(A.gelu(x), [0.0, 1e4])
+    np.testing.assert_array_equal(A.softmax(np.array([[1e4, 0.0, -1e4]])), [[1.0, 0.0, 0.0]])
+    assert A.log_softmax(np.array([[1e4, 0.0]]))[0, 1] == -1e4
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_float32_stays_float32(name):
+    x = np.random.default_rng(3).standard_normal((2, 3)).astype(np.float32)
+    layer = lib.get_activation(name)
+    assert layer.forward(x).dtype == np.float32
+    assert layer.backward(np.ones((2, 3), np.float32)).dtype == np.float32
+
+
+def test_bad_input():
+    with pytest.raises(TypeError, match="float32 or float64"):
+        lib.Tanh().forward(np.arange(3))
+    with pytest.raises(TypeError, match="numpy array"):
+        lib.ReLU().forward([1.0, 2.0])
+    with pytest.raises(ValueError, match="unknown activation"):
+        lib.get_activation("swishy")
+    layer = lib.Sigmoid()
+    layer.forward(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"dout of shape \(2, 3\)"):
+        layer.backward(np.zeros((3, 2)))

@@ -1,0 +1,45 @@
+"""Dropout: inverted scaling in training, identity in eval, backward through the same mask."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lib
+
+
+def test_training_mask_and_scale():
+    layer = lib.Dropout(0.25, rng=np.random.default_rng(0))
+    x = np.ones((200, 50))
+    y = layer.forward(x)
+    kept = y != 0
+    np.testing.assert_allclose(y[kept], 1 / 0.75)
+    assert abs(kept.mean() - 0.75) < 0.01
+    assert abs(y.mean() - 1.0) < 0.02  # expectation preserved
+    np.testing.assert_array_equal(layer.backward(np.ones_like(x)), y)
+
+
+def test_eval_is_identity():
+    layer = lib.Dropout(0.5).eval()
+    x = np.random.default_rng(1).standard_normal((3, 4))
+    assert layer.forward(x) is x
+    assert layer.backward(x) is x
+
+
+def test_gradient_check_with_fixed_mask():
+    rng = np.random.default_rng(2)
+    layer = lib.Dropout(0.3, rng=rng)
+    x = rng.standard_normal((4, 5))
+    g = rng.standard_normal((4, 5))
+    layer.forward(x)
+    mask = layer.mask.copy()
+    dx = layer.backward(g)
+    np.testing.assert_allclose(dx, g * mask)
+
+
+def test_float32_and_bad_input():
+    assert lib.Dropout(0.5).forward(np.ones((2, 2), np.float32)).dtype == np.float32
+    with pytest.raises(ValueError, match="0 <= p < 1"):
+        lib.Dropout(1.0)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        lib.Dropout(0.1).forward(np.ones((2, 2), int))
