@@ -9,6 +9,10 @@ import numpy as np
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+class NonFiniteError(ValueError):
+    """An input held NaN or inf."""
+
+
 def check_dtype(dtype) -> np.dtype:
     """Return ``np.dtype(dtype)`` if it is float32 or float64, else raise ``TypeError``."""
     dt = np.dtype(dtype)
@@ -48,5 +52,5 @@ def check_array(
     if dtype is not None and x.dtype != np.dtype(dtype):
         raise TypeError(f"{name} expected dtype {np.dtype(dtype)}, got {x.dtype}")
     if finite and x.dtype.kind in "fc" and not np.isfinite(x).all():
-        raise ValueError(f"{name} got non-finite values (NaN or inf) in its input")
+        raise NonFiniteError(f"{name} got non-finite values (NaN or inf) in its input")
     return x

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._checks import NonFiniteError
 from .module import Module
 from .optim import Optimizer
 
@@ -85,10 +86,14 @@ class EarlyStopping:
 
 
 def _interactive() -> bool:
-    """Show progress bars only for a person: not in CI, not in a book build or test run."""
+    """Show progress bars only for a person: a terminal or a Jupyter kernel, and not in CI
+    or a book build / test run (the Makefile sets ``NNBOOK_NO_PROGRESS``)."""
     if os.environ.get("CI") or os.environ.get("NNBOOK_NO_PROGRESS"):
         return False
-    return sys.stderr.isatty() or "ipykernel" in sys.modules
+    if sys.stderr.isatty():
+        return True
+    shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
 
 
 def _check_finite(loss: float, epoch: int, batch: int) -> None:
@@ -131,6 +136,9 @@ def fit(model: Module, loss_fn: Callable, optimizer: Optimizer, X: np.ndarray, y
         raise ValueError(f"fit expected X and y with the same number of examples, got {len(X)} and {len(y)}")
     if epochs < 1:
         raise ValueError(f"fit expected epochs >= 1, got {epochs}")
+    for name, a in (("X", X), ("y", y)):
+        if np.asarray(a).dtype.kind == "f" and not np.isfinite(a).all():
+            raise NonFiniteError(f"fit got non-finite values (NaN or inf) in {name}")
     show = _interactive() if progress is None else progress
     bar = None
     if show:
@@ -142,13 +150,20 @@ def fit(model: Module, loss_fn: Callable, optimizer: Optimizer, X: np.ndarray, y
         for epoch in range(1, epochs + 1):
             model.train()
             total = 0.0
-            for b, idx in enumerate(minibatches(len(X), batch_size, rng), start=1):
-                pred = model.forward(X[idx])
-                loss, dpred = loss_fn(pred, y[idx])
-                _check_finite(loss, epoch, b)
-                model.backward(dpred)
-                optimizer.step()
-                total += loss * len(idx)
+            # Overflow becomes inf/NaN in the loss, which stops training with a clear message
+            # below, instead of a stream of numpy warnings.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                for b, idx in enumerate(minibatches(len(X), batch_size, rng), start=1):
+                    try:
+                        pred = model.forward(X[idx])
+                        loss, dpred = loss_fn(pred, y[idx])
+                    except NonFiniteError as err:  # the data was checked: the parameters went bad
+                        raise TrainingDiverged(f"training diverged at epoch {epoch}, batch {b}: {err} "
+                                               "(try a smaller learning rate or gradient clipping)") from err
+                    _check_finite(loss, epoch, b)
+                    model.backward(dpred)
+                    optimizer.step()
+                    total += loss * len(idx)
             history.train_loss.append(total / len(X))
             monitored = history.train_loss[-1]
             if validation_data is not None:

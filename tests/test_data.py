@@ -1,0 +1,69 @@
+"""Data helpers: windows, padding, splits, one-hot, standardisation without leakage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lib
+
+
+def test_sliding_windows_1d_and_2d():
+    X, y = lib.sliding_windows(np.arange(10.0), window=3, horizon=2)
+    assert X.shape == (6, 3, 1) and y.shape == (6, 2)
+    np.testing.assert_array_equal(X[0, :, 0], [0, 1, 2])
+    np.testing.assert_array_equal(y[0], [3, 4])
+    np.testing.assert_array_equal(y[-1], [8, 9])
+    series = np.stack([np.arange(8.0), -np.arange(8.0)], axis=1)
+    X, y = lib.sliding_windows(series, window=4)
+    assert X.shape == (4, 4, 2) and y.shape == (4, 1, 2)
+    np.testing.assert_array_equal(y[1, 0], [5, -5])
+    with pytest.raises(ValueError, match="too short"):
+        lib.sliding_windows(np.arange(3.0), window=3)
+
+
+def test_pad_sequences():
+    seqs = [np.ones((2, 3)), 2 * np.ones((4, 3)), 3 * np.ones((1, 3))]
+    padded, mask, lengths = lib.pad_sequences(seqs, pad_value=-1.0)
+    assert padded.shape == (3, 4, 3)
+    np.testing.assert_array_equal(lengths, [2, 4, 1])
+    np.testing.assert_array_equal(mask.sum(axis=1), lengths)
+    assert (padded[0, 2:] == -1).all() and (padded[1] == 2).all()
+    padded, mask, lengths = lib.pad_sequences([np.arange(5), np.arange(2)], max_len=3)
+    np.testing.assert_array_equal(padded, [[0, 1, 2], [0, 1, 0]])
+    with pytest.raises(ValueError, match="trailing shape"):
+        lib.pad_sequences([np.ones((2, 3)), np.ones((2, 4))])
+
+
+def test_train_test_split():
+    X, y = np.arange(20).reshape(10, 2), np.arange(10)
+    X_tr, X_te, y_tr, y_te = lib.train_test_split(X, y, test_size=0.3, rng=np.random.default_rng(0))
+    assert len(X_te) == 3 and len(X_tr) == 7
+    np.testing.assert_array_equal(X_tr[:, 0] // 2, y_tr)
+    _, X_te, _, y_te = lib.train_test_split(X, y, test_size=0.2, shuffle=False)
+    np.testing.assert_array_equal(y_te, [8, 9])  # the future is the test set
+    with pytest.raises(ValueError, match="equal length"):
+        lib.train_test_split(X, y[:5], rng=np.random.default_rng(0))
+
+
+def test_one_hot():
+    np.testing.assert_array_equal(lib.one_hot(np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
+    assert lib.one_hot(np.array([[1]]), 2).shape == (1, 1, 2)
+    with pytest.raises(ValueError, match=r"labels in \[0, 3\)"):
+        lib.one_hot(np.array([3]), 3)
+    with pytest.raises(TypeError, match="integer labels"):
+        lib.one_hot(np.array([1.0]), 3)
+
+
+def test_standardizer_fits_on_train_only():
+    rng = np.random.default_rng(0)
+    train, test = rng.normal(5, 2, (1000, 2)), rng.normal(8, 2, (100, 2))
+    s = lib.Standardizer().fit(train)
+    z_train, z_test = s.transform(train), s.transform(test)
+    np.testing.assert_allclose(z_train.mean(axis=0), 0, atol=1e-12)
+    assert z_test.mean() > 1.0  # the shift is visible, not hidden by refitting
+    np.testing.assert_allclose(s.inverse_transform(z_test), test)
+    z, mean, std = lib.standardize(train)
+    np.testing.assert_allclose(z, z_train)
+    with pytest.raises(RuntimeError, match="before fit"):
+        lib.Standardizer().transform(train)
