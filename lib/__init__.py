@@ -24,6 +24,10 @@ from .training import EarlyStopping, History, TrainingDiverged, accuracy, evalua
 from . import initializers
 
 # --- recurrent and attention ---------------------------------------------------
+from .gru import GRU, GRUCell
+from .lstm import LSTM, LSTMCell
+from .recurrent import RecurrentLayer
+from .rnn import RNN, RNNCell
 
 # --- visualisation -------------------------------------------------------------
 from .viz import Interactive, interactive

@@ -1,0 +1,197 @@
+"""Long short-term memory (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000).
+
+With PyTorch's gate order (i, f, g, o) and both biases::
+
+    i = σ(W_ii x + b_ii + W_hi h + b_hi)        input gate
+    f = σ(W_if x + b_if + W_hf h + b_hf)        forget gate
+    g = tanh(W_ig x + b_ig + W_hg h + b_hg)     candidate
+    o = σ(W_io x + b_io + W_ho h + b_ho)        output gate
+    c' = f ⊙ c + i ⊙ g                          the additive cell path
+    h' = o ⊙ tanh(c')
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._checks import check_array
+from .module import Module
+from .recurrent import RecurrentLayer
+
+
+def sigmoid_(a: np.ndarray) -> np.ndarray:
+    """σ(a) in place, as ½·tanh(a/2) + ½ (stable for any a, four cheap ufunc calls)."""
+    a *= 0.5
+    np.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+    return a
+
+
+class LSTMCell(Module):
+    """One LSTM step, to run by hand. Parameters as ``torch.nn.LSTMCell``.
+
+    params: ``weight_ih`` (4H, D), ``weight_hh`` (4H, H), ``bias_ih`` (4H,), ``bias_hh`` (4H,)
+    forward: x (N, D), state (h, c) each (N, H) or None -> (h', c')
+    backward: dh (N, H), dc (N, H) or None -> (dx, (dh_prev, dc_prev)); fills ``grads``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, dtype=np.float64,
+                 rng: np.random.Generator | None = None) -> None:
+        super().__init__(dtype)
+        self.input_size, self.hidden_size = input_size, hidden_size
+        rng = rng if rng is not None else np.random.default_rng(0)
+        bound, H = 1.0 / math.sqrt(hidden_size), hidden_size
+        for name, shape in (("weight_ih", (4 * H, input_size)), ("weight_hh", (4 * H, H)),
+                            ("bias_ih", (4 * H,)), ("bias_hh", (4 * H,))):
+            self.params[name] = rng.uniform(-bound, bound, size=shape).astype(self.dtype)
+        self.zero_grad()
+        self.cache = None
+
+    def forward(self, x: np.ndarray, state: tuple[np.ndarray, np.ndarray] | None = None):
+        N, H = x.shape[0] if isinstance(x, np.ndarray) else 0, self.hidden_size
+        check_array(x, "LSTMCell", shape=("batch", self.input_size), dtype=self.dtype)
+        if state is None:
+            h, c = np.zeros((N, H), self.dtype), np.zeros((N, H), self.dtype)
+        else:
+            h, c = state
+            check_array(h, "LSTMCell state h", shape=(N, H), dtype=self.dtype)
+            check_array(c, "LSTMCell state c", shape=(N, H), dtype=self.dtype)
+        p = self.params
+        a = x @ p["weight_ih"].T + p["bias_ih"] + h @ p["weight_hh"].T + p["bias_hh"]
+        i = sigmoid_(a[:, :H].copy())
+        f = sigmoid_(a[:, H:2 * H].copy())
+        g = np.tanh(a[:, 2 * H:3 * H])
+        o = sigmoid_(a[:, 3 * H:].copy())
+        c_next = f * c + i * g
+        tanh_c = np.tanh(c_next)
+        h_next = o * tanh_c
+        self.cache = (x, h, c, i, f, g, o, tanh_c)
+        return h_next, c_next
+
+    def backward(self, dh: np.ndarray, dc: np.ndarray | None = None):
+        x, h, c, i, f, g, o, tanh_c = self.cache
+        dc = (np.zeros_like(c) if dc is None else dc) + dh * o * (1 - tanh_c**2)
+        da = np.concatenate([dc * g * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - g**2),
+                             dh * tanh_c * o * (1 - o)], axis=1)
+        p = self.params
+        self.grads["weight_ih"] = da.T @ x
+        self.grads["weight_hh"] = da.T @ h
+        self.grads["bias_ih"] = da.sum(axis=0)
+        self.grads["bias_hh"] = da.sum(axis=0)
+        return da @ p["weight_ih"], (da @ p["weight_hh"], dc * f)
+
+
+class LSTM(RecurrentLayer):
+    """A multi-layer, optionally bidirectional LSTM over whole sequences (see :mod:`lib.recurrent`).
+
+    ``forward(x, state=None, lengths=None) -> (outputs, (h_n, c_n))``;
+    ``backward(doutputs, dstate=None) -> dx`` where ``dstate`` is ``(dh_n, dc_n)`` or None.
+    Internally the gates are kept in the order (o, i, f, g) so that one sigmoid call
+    covers three gates and one multiply covers the three gates fed by ∂L/∂c.
+    ``history["gates"]`` holds i, f, g, o and the cell state c, each (N, T, H).
+    """
+
+    gate_names = ("i", "f", "g", "o")
+    has_cell = True
+
+    def _perm(self, H: int) -> np.ndarray:
+        """Rows of PyTorch's (i, f, g, o) blocks in the internal (o, i, f, g) order."""
+        return np.concatenate([np.arange(3 * H, 4 * H), np.arange(0, 2 * H), np.arange(2 * H, 3 * H)])
+
+    def _scan(self, xw, W_hh, b_hh, h0, c0, mask, reverse):
+        T, N, G = xw.shape
+        H = G // 4
+        perm = self._perm(H)
+        xw = xw[:, :, perm]
+        xw += b_hh[perm]
+        W_T = np.ascontiguousarray(W_hh[perm].T)  # (H, 4H)
+        gates = np.empty((T, N, G), dtype=xw.dtype)
+        cs = np.empty((T, N, H), dtype=xw.dtype)
+        tcs = np.empty((T, N, H), dtype=xw.dtype)
+        hs = np.empty((T, N, H), dtype=xw.dtype)
+        tmp = np.empty((N, H), dtype=xw.dtype)
+        h, c = h0, c0
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            a = gates[t]
+            np.matmul(h, W_T, out=a)
+            a += xw[t]
+            sigmoid_(a[:, :3 * H])                 # o, i, f
+            np.tanh(a[:, 3 * H:], out=a[:, 3 * H:])  # g
+            o, i, f, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            c_t, h_t = cs[t], hs[t]
+            np.multiply(f, c, out=c_t)
+            np.multiply(i, g, out=tmp)
+            c_t += tmp
+            np.tanh(c_t, out=tcs[t])
+            np.multiply(o, tcs[t], out=h_t)
+            if mask is not None:  # padded steps keep the previous state
+                m = mask[t]
+                c_t -= c
+                c_t *= m
+                c_t += c
+                h_t -= h
+                h_t *= m
+                h_t += h
+            h, c = h_t, c_t
+        return hs, h, c, (gates, cs, tcs, hs, h0, c0, W_T)
+
+    def _scan_backward(self, cache, dout, dhT, dcT, mask, reverse, W_hh):
+        gates, cs, tcs, hs, h0, c0, W_T = cache
+        T, N, G = gates.shape
+        H = G // 4
+        g4 = gates.reshape(T, N, 4, H)
+        o, i, f, g = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2], g4[:, :, 3]
+        if reverse:
+            c_prev = np.concatenate([cs[1:], c0[None]])
+            h_prev = np.concatenate([hs[1:], h0[None]])
+        else:
+            c_prev = np.concatenate([c0[None], cs[:-1]])
+            h_prev = np.concatenate([h0[None], hs[:-1]])
+        # Local derivatives for all steps at once: ∂a/∂(pre-activation) times what multiplies it.
+        K = np.empty((T, N, 4, H), dtype=gates.dtype)
+        K[:, :, 0] = tcs * o * (1 - o)          # o  <- dh
+        K[:, :, 1] = g * i * (1 - i)            # i  <- dc
+        K[:, :, 2] = c_prev * f * (1 - f)       # f  <- dc
+        K[:, :, 3] = i * (1 - g * g)            # g  <- dc
+        A = o * (1 - tcs * tcs)                 # dc += dh ⊙ A
+        F = f
+        if mask is not None:
+            K *= mask[:, :, :, None]
+            A = A * mask
+            F = f * mask + (1 - mask)
+        W = np.ascontiguousarray(W_T.T)  # (4H, H), internal order
+        dgates = np.empty((T, N, 4, H), dtype=gates.dtype)
+        dh_next = np.zeros((N, H), gates.dtype) if dhT is None else dhT.copy()
+        dc_next = np.zeros((N, H), gates.dtype) if dcT is None else dcT.copy()
+        record = np.empty((T, N, H), gates.dtype) if self.record else None
+        for t in (range(T) if reverse else range(T - 1, -1, -1)):
+            dh = dout[t] + dh_next
+            if record is not None:
+                record[t] = dh
+            dc = dh * A[t]
+            dc += dc_next
+            dG = dgates[t]
+            np.multiply(K[t, :, 0], dh, out=dG[:, 0])
+            np.multiply(K[t, :, 1:], dc[:, None, :], out=dG[:, 1:])
+            dc_next = dc * F[t]
+            dh_next = dG.reshape(N, G) @ W
+            if mask is not None:
+                dh_next += dh * (1 - mask[t])
+        inv = np.argsort(self._perm(H))
+        dgates = dgates.reshape(T, N, G)[:, :, inv]
+        flat = dgates.reshape(-1, G)
+        dW_hh = flat.T @ h_prev.reshape(-1, H)
+        db_hh = flat.sum(axis=0)
+        norms = None if record is None else np.sqrt((record**2).sum(axis=(1, 2)))
+        return dgates, dW_hh, db_hh, dh_next, dc_next, norms
+
+    def _gates_for_history(self, cache) -> dict[str, np.ndarray]:
+        gates, cs = cache[0], cache[1]
+        T, N, G = gates.shape
+        H = G // 4
+        g4 = gates.reshape(T, N, 4, H).transpose(2, 1, 0, 3)  # (4, N, T, H), internal order o, i, f, g
+        return {"i": g4[1].copy(), "f": g4[2].copy(), "g": g4[3].copy(), "o": g4[0].copy(),
+                "c": np.ascontiguousarray(cs.transpose(1, 0, 2))}

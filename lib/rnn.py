@@ -1,0 +1,128 @@
+"""The plain (Elman) recurrent network: ``h' = f(W_ih x + b_ih + W_hh h + b_hh)`` with f = tanh or ReLU."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._checks import check_array
+from .module import Module
+from .recurrent import RecurrentLayer
+
+_NONLINEARITIES = ("tanh", "relu")
+
+
+def _check_nonlinearity(nonlinearity: str) -> str:
+    if nonlinearity not in _NONLINEARITIES:
+        raise ValueError(f"nonlinearity must be one of {_NONLINEARITIES}, got {nonlinearity!r}")
+    return nonlinearity
+
+
+class RNNCell(Module):
+    """One Elman step, to run by hand. Parameters as ``torch.nn.RNNCell``.
+
+    params: ``weight_ih`` (H, D), ``weight_hh`` (H, H), ``bias_ih`` (H,), ``bias_hh`` (H,)
+    forward: x (N, D), h (N, H) or None -> h' (N, H)
+    backward: dh (N, H) -> (dx, dh_prev); fills ``grads``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", dtype=np.float64,
+                 rng: np.random.Generator | None = None) -> None:
+        super().__init__(dtype)
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.nonlinearity = _check_nonlinearity(nonlinearity)
+        rng = rng if rng is not None else np.random.default_rng(0)
+        bound, H = 1.0 / math.sqrt(hidden_size), hidden_size
+        for name, shape in (("weight_ih", (H, input_size)), ("weight_hh", (H, H)),
+                            ("bias_ih", (H,)), ("bias_hh", (H,))):
+            self.params[name] = rng.uniform(-bound, bound, size=shape).astype(self.dtype)
+        self.zero_grad()
+        self.cache = None
+
+    def forward(self, x: np.ndarray, h: np.ndarray | None = None) -> np.ndarray:
+        check_array(x, "RNNCell", shape=("batch", self.input_size), dtype=self.dtype)
+        if h is None:
+            h = np.zeros((x.shape[0], self.hidden_size), self.dtype)
+        check_array(h, "RNNCell state", shape=(x.shape[0], self.hidden_size), dtype=self.dtype)
+        p = self.params
+        a = x @ p["weight_ih"].T + p["bias_ih"] + h @ p["weight_hh"].T + p["bias_hh"]
+        h_next = np.tanh(a) if self.nonlinearity == "tanh" else np.maximum(a, 0)
+        self.cache = (x, h, h_next)
+        return h_next
+
+    def backward(self, dh: np.ndarray):
+        x, h, h_next = self.cache
+        da = dh * (1 - h_next**2) if self.nonlinearity == "tanh" else dh * (h_next > 0)
+        p = self.params
+        self.grads["weight_ih"] = da.T @ x
+        self.grads["weight_hh"] = da.T @ h
+        self.grads["bias_ih"] = da.sum(axis=0)
+        self.grads["bias_hh"] = da.sum(axis=0)
+        return da @ p["weight_ih"], da @ p["weight_hh"]
+
+
+class RNN(RecurrentLayer):
+    """A multi-layer, optionally bidirectional Elman RNN over whole sequences (see :mod:`lib.recurrent`).
+
+    ``RNN(input_size, hidden_size, num_layers=1, nonlinearity="tanh", bidirectional=False, …)``;
+    ``forward(x, state=None, lengths=None) -> (outputs, h_n)``; ``backward(doutputs, dstate=None) -> dx``.
+    """
+
+    gate_names = ("h",)
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bidirectional: bool = False, dropout: float = 0.0, dtype=np.float64,
+                 rng: np.random.Generator | None = None, record: bool = False) -> None:
+        self.nonlinearity = _check_nonlinearity(nonlinearity)
+        super().__init__(input_size, hidden_size, num_layers, bidirectional, dropout, dtype, rng, record)
+
+    def _scan(self, xw, W_hh, b_hh, h0, c0, mask, reverse):
+        T, N, H = xw.shape
+        xw += b_hh
+        W_T = np.ascontiguousarray(W_hh.T)
+        hs = np.empty((T, N, H), dtype=xw.dtype)
+        tanh = self.nonlinearity == "tanh"
+        h = h0
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            h_t = hs[t]
+            np.matmul(h, W_T, out=h_t)
+            h_t += xw[t]
+            if tanh:
+                np.tanh(h_t, out=h_t)
+            else:
+                np.maximum(h_t, 0, out=h_t)
+            if mask is not None:
+                h_t -= h
+                h_t *= mask[t]
+                h_t += h
+            h = h_t
+        return hs, h, None, (hs, h0, W_T)
+
+    def _scan_backward(self, cache, dout, dhT, dcT, mask, reverse, W_hh):
+        hs, h0, W_T = cache
+        T, N, H = hs.shape
+        h_prev = np.concatenate([hs[1:], h0[None]]) if reverse else np.concatenate([h0[None], hs[:-1]])
+        K = 1 - hs * hs if self.nonlinearity == "tanh" else (hs > 0).astype(hs.dtype)
+        if mask is not None:
+            K *= mask
+        da = np.empty_like(hs)
+        dh_next = np.zeros((N, H), hs.dtype) if dhT is None else dhT.copy()
+        record = np.empty((T, N, H), hs.dtype) if self.record else None
+        for t in (range(T) if reverse else range(T - 1, -1, -1)):
+            dh = dout[t] + dh_next
+            if record is not None:
+                record[t] = dh
+            np.multiply(dh, K[t], out=da[t])
+            dh_next = da[t] @ W_hh
+            if mask is not None:
+                dh_next += dh * (1 - mask[t])
+        flat = da.reshape(-1, H)
+        norms = None if record is None else np.sqrt((record**2).sum(axis=(1, 2)))
+        return da, flat.T @ h_prev.reshape(-1, H), flat.sum(axis=0), dh_next, None, norms
+
+    def _gates_for_history(self, cache) -> dict[str, np.ndarray]:
+        return {}
+
+    def __repr__(self) -> str:
+        return super().__repr__()[:-1] + f", nonlinearity={self.nonlinearity!r})"
