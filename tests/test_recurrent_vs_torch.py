@@ -55,7 +55,8 @@ def run_both(ours, theirs, x, state, rng, lengths=None):
     if lengths is not None:
         tout, _ = torch.nn.utils.rnn.pad_packed_sequence(tout, batch_first=True, total_length=x.shape[1])
     tfinals = list(tfinal) if has_cell else [tfinal]
-    loss = (tout * torch.tensor(g_out)).sum() + sum((f * torch.tensor(g)).sum() for f, g in zip(tfinals, g_finals, strict=True))
+    loss = (tout * torch.tensor(g_out)).sum()
+    loss = loss + sum((f * torch.tensor(g)).sum() for f, g in zip(tfinals, g_finals, strict=True))
     loss.backward()
 
     errors = {"output": lib.relative_error(out, tout.detach().numpy()), "dx": lib.relative_error(dx, xt.grad.numpy())}
