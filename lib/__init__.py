@@ -24,6 +24,9 @@ from .training import EarlyStopping, History, TrainingDiverged, accuracy, evalua
 from . import initializers
 
 # --- recurrent and attention ---------------------------------------------------
+from .attention import (
+    AdditiveAttention, MultiHeadAttention, ScaledDotProductAttention, scaled_dot_product_attention,
+)
 from .gru import GRU, GRUCell
 from .lstm import LSTM, LSTMCell
 from .recurrent import RecurrentLayer
