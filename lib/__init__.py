@@ -27,10 +27,14 @@ from . import initializers
 from .attention import (
     AdditiveAttention, MultiHeadAttention, ScaledDotProductAttention, scaled_dot_product_attention,
 )
+from .clipping import clip_grad_norm, clip_grad_value
+from .embedding import Embedding
 from .gru import GRU, GRUCell
 from .lstm import LSTM, LSTMCell
 from .recurrent import RecurrentLayer
 from .rnn import RNN, RNNCell
+from .seq2seq import Seq2Seq
+from .tbptt import truncated_bptt
 
 # --- visualisation -------------------------------------------------------------
 from .viz import Interactive, interactive
