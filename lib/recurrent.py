@@ -39,6 +39,17 @@ class RecurrentLayer(Module):
         (default ``np.random.default_rng(0)``).
     record : keep per-step hidden states, gate activations and ‖∂L/∂h_t‖ in
         :attr:`history` (for the book's figures; costs memory).
+
+    Attributes
+    ----------
+    history : with ``record=True``, lists with one entry per (layer, direction), in the
+        order of ``history["names"]`` (``"l0"``, ``"l0_reverse"``, ``"l1"``, …):
+        ``history["h"]`` hidden states (N, T, H); ``history["gates"]`` a dict of gate
+        activations (N, T, H) each (LSTM: i, f, g, o and the cell state c; GRU: r, z, n);
+        after :meth:`backward`, ``history["grad_h_norm"]`` arrays (T,) with the Frobenius
+        norm over the batch and hidden units of ∂L/∂h_t — the total gradient reaching the
+        hidden state at step t (from the output at t and from step t+1).
+    dstate : after :meth:`backward`, ∂L/∂(initial state), shaped like the state.
     """
 
     gate_names: tuple[str, ...] = ()
