@@ -45,8 +45,14 @@ def main() -> int:
             shutil.copytree(src, dst)
         else:
             shutil.copy2(src, dst)
+    # Reference pages (Markdown, nothing to execute) come along so that links to the glossary,
+    # the notation page and the bibliography resolve.
+    main_toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [entry["file"] for part in main_toc.get("parts", []) for entry in part.get("chapters", [])
+             if (ROOT / f"{entry['file']}.md").exists()]
+    chapters = list(args.chapters) + [ROOT / f"{page}.md" for page in pages]
     files = []
-    for chapter in args.chapters:
+    for chapter in chapters:
         rel = chapter.resolve().relative_to(ROOT)
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, out / rel)
