@@ -41,3 +41,13 @@ def test_key_changes_with_requirements_and_new_modules(tmp_path):
     assert key2 != key
     (root / "lib" / "new_module.py").write_text("")
     assert guard.environment_key(root) != key2
+
+
+def test_key_changes_with_shipped_data(tmp_path):
+    guard = _load_cache_guard()
+    root = _fake_repo(tmp_path)
+    (root / "data").mkdir()
+    (root / "data" / "clips.npz").write_bytes(b"one")
+    key = guard.environment_key(root)
+    (root / "data" / "clips.npz").write_bytes(b"two")
+    assert guard.environment_key(root) != key

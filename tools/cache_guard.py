@@ -3,7 +3,7 @@
 jupyter-cache keys a notebook's outputs on its cell source only, so a change to
 ``lib/`` (or to an installed package) would otherwise leave stale outputs in the
 book. We key the cache on everything outside the notebooks that can change what
-a cell prints: the source of ``lib``, the requirements, the book's config and the
+a cell prints: the source of ``lib``, the files in ``data/``, the requirements, the book's config and the
 exact versions of every installed distribution.
 """
 
@@ -22,7 +22,7 @@ KEY_FILE = ROOT / "_build" / "cache-key.txt"
 def environment_key(root: Path = ROOT) -> str:
     """A digest of lib's source, the requirements, the config and installed versions."""
     h = hashlib.sha256()
-    files = sorted((root / "lib").rglob("*.py"))
+    files = sorted((root / "lib").rglob("*.py")) + sorted(p for p in (root / "data").rglob("*") if p.is_file())
     files += [root / name for name in ("requirements.txt", "pyproject.toml", "_config.yml")]
     for path in files:
         h.update(str(path.relative_to(root)).encode())

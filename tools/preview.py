@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-COPY = ["_config.yml", "references.bib", "intro.md", "_ext", "assets", "_vendor"]
+COPY = ["_config.yml", "references.bib", "intro.md", "_ext", "assets", "_vendor", "data"]
 
 
 def main() -> int:
@@ -39,7 +39,7 @@ def main() -> int:
             dst.unlink()
         elif dst.is_dir():
             shutil.rmtree(dst)
-        if name == "_vendor":
+        if name in ("_vendor", "data"):
             dst.symlink_to(src)
         elif src.is_dir():
             shutil.copytree(src, dst)
