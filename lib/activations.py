@@ -13,11 +13,91 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._checks import check_array
 from .module import Module
 
 _SQRT_2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+# --- the error function, vectorised ------------------------------------------------
+# W. J. Cody, "Rational Chebyshev approximations for the error function",
+# Math. Comp. 23 (1969) 631-638; coefficients of Netlib's SPECFUN CALERF.
+# Accurate to a few units in the last place of float64 (tests compare with math.erf).
+_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02, 3.20937758913846947e03,
+      1.85777706184603153e-1)
+_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03, 2.84423683343917062e03)
+_C = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01, 2.98635138197400131e02,
+      8.81952221241769090e02, 1.71204761263407058e03, 2.05107837782607147e03, 1.23033935479799725e03,
+      2.15311535474403846e-8)
+_D = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02, 1.62138957456669019e03,
+      3.29079923573345963e03, 4.36261909014324716e03, 3.43936767414372164e03, 1.23033935480374942e03)
+_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1, 1.60837851487422766e-2,
+      6.58749161529837803e-4, 1.63153871373020978e-2)
+_Q = (2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1, 6.05183413124413191e-2,
+      2.33520497626869185e-3)
+_INV_SQRT_PI = 5.6418958354775628695e-1
+_ERF_SMALL, _ERFC_MID = 0.46875, 4.0
+
+
+def _erf_near_zero(x: np.ndarray) -> np.ndarray:
+    """erf(x) for |x| <= 0.46875: x·A(x²)/B(x²)."""
+    z = x * x
+    num, den = _A[4] * z, z
+    for a, b in zip(_A[:3], _B[:3], strict=True):
+        num, den = (num + a) * z, (den + b) * z
+    return x * (num + _A[3]) / (den + _B[3])
+
+
+def _exp_minus_square(y: np.ndarray) -> np.ndarray:
+    """e^{−y²} as e^{−s²}·e^{−(y−s)(y+s)} with s = y rounded down to 1/16: no cancellation in y²."""
+    s = np.trunc(16.0 * y) / 16.0
+    return np.exp(-s * s) * np.exp(-(y - s) * (y + s))
+
+
+def _erfc_positive(y: np.ndarray) -> np.ndarray:
+    """erfc(y) for y > 0.46875 (underflows to 0 beyond y ≈ 27.3)."""
+    out = np.empty_like(y)
+    mid = y <= _ERFC_MID
+    ym = y[mid]
+    num, den = _C[8] * ym, ym
+    for c, d in zip(_C[:7], _D[:7], strict=True):
+        num, den = (num + c) * ym, (den + d) * ym
+    out[mid] = (num + _C[7]) / (den + _D[7]) * _exp_minus_square(ym)
+    yl = np.minimum(y[~mid], 30.0)  # erfc(30) == 0 in float64; the cap keeps 1/y² finite
+    z = 1.0 / (yl * yl)
+    num, den = _P[5] * z, z
+    for p, q in zip(_P[:4], _Q[:4], strict=True):
+        num, den = (num + p) * z, (den + q) * z
+    out[~mid] = (_INV_SQRT_PI - z * (num + _P[4]) / (den + _Q[4])) / yl * _exp_minus_square(yl)
+    return out
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function erf(x) = (2/√π) ∫₀ˣ e^{−t²} dt, elementwise, in float64."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.empty_like(x)
+    small = np.abs(x) <= _ERF_SMALL
+    out[small] = _erf_near_zero(x[small])
+    far = x[~small]
+    out[~small] = np.copysign(1.0 - _erfc_positive(np.abs(far)), far)
+    return out
+
+
+def erfc(x: np.ndarray) -> np.ndarray:
+    """The complementary error function 1 − erf(x), accurate also where it is tiny (large x)."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.empty_like(x)
+    small = np.abs(x) <= _ERF_SMALL
+    out[small] = 1.0 - _erf_near_zero(x[small])
+    far = x[~small]
+    tail = _erfc_positive(np.abs(far))
+    out[~small] = np.where(far < 0, 2.0 - tail, tail)
+    return out
+
+
+def normal_cdf(x: np.ndarray) -> np.ndarray:
+    """Φ(x) = ½·erfc(−x/√2), the standard normal CDF (accurate in both tails)."""
+    return 0.5 * erfc(-np.asarray(x, dtype=np.float64) / _SQRT_2)
 
 
 # --- elementwise functions -------------------------------------------------------
@@ -78,17 +158,18 @@ def d_elu(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
 
 
 def gelu(x: np.ndarray) -> np.ndarray:
-    """x·Φ(x) with the exact normal CDF Φ(x) = ½(1 + erf(x/√2)), as PyTorch's default."""
-    phi = 0.5 * (1.0 + _erf(np.asarray(x, dtype=np.float64) / _SQRT_2))
-    return (x * phi).astype(x.dtype, copy=False)
+    """x·Φ(x) with the exact normal CDF Φ (erf form, PyTorch's default ``approximate="none"``).
+
+    Computed in float64 and returned in x's dtype.
+    """
+    return (x * normal_cdf(x)).astype(x.dtype, copy=False)
 
 
 def d_gelu(x: np.ndarray) -> np.ndarray:
-    """Φ(x) + x·φ(x), with φ the standard normal density."""
+    """Φ(x) + x·φ(x), with φ(x) = e^{−x²/2}/√(2π) the standard normal density."""
     x64 = np.asarray(x, dtype=np.float64)
-    phi = 0.5 * (1.0 + _erf(x64 / _SQRT_2))
     density = _INV_SQRT_2PI * np.exp(-0.5 * x64 * x64)
-    return (phi + x64 * density).astype(x.dtype, copy=False)
+    return (normal_cdf(x64) + x64 * density).astype(x.dtype, copy=False)
 
 
 # --- functions over the last axis ----------------------------------------------------
@@ -117,38 +198,53 @@ ACTIVATIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.nd
 
 
 # --- layers ------------------------------------------------------------------------
-def _check_float(x, name: str) -> np.ndarray:
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} expected a numpy array, got {type(x).__name__}")
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name} expected a float32 or float64 array, got {x.dtype}")
-    return x
+class _ParameterFree(Module):
+    """Shared input checks of the activation layers.
 
-
-class Activation(Module):
-    """An elementwise activation as a layer: ``y = f(x)``, ``dx = dy ⊙ f′(x)``.
-
-    No parameters; works in float32 and float64 and keeps the input's dtype.
-    x: any shape -> y: the same shape.
+    ``dtype=None`` (default) follows the input (float32 in, float32 out); a given
+    ``dtype`` makes the layer insist on it, like a layer with parameters.
     """
 
-    def __init__(self, fn: Callable, d_fn: Callable, **kwargs) -> None:
-        super().__init__()
-        self.fn, self.d_fn, self.kwargs = fn, d_fn, kwargs
+    def __init__(self, dtype=None) -> None:
+        super().__init__(np.float64 if dtype is None else dtype)
+        self.strict_dtype = dtype is not None
         self.cache: np.ndarray | None = None
 
+    def _check_input(self, x) -> np.ndarray:
+        name = type(self).__name__
+        check_array(x, name, dtype=self.dtype if self.strict_dtype else None)
+        if x.dtype not in (np.float32, np.float64):
+            raise TypeError(f"{name} expected a float32 or float64 array, got {x.dtype}")
+        return x
+
+    def _check_dout(self, dout) -> np.ndarray:
+        name = type(self).__name__
+        if self.cache is None:
+            raise RuntimeError(f"{name}.backward called before forward")
+        if not isinstance(dout, np.ndarray) or dout.shape != self.cache.shape:
+            got = dout.shape if isinstance(dout, np.ndarray) else type(dout).__name__
+            raise ValueError(f"{name}.backward expected dout of shape {self.cache.shape}, got {got}")
+        return dout
+
+
+class Activation(_ParameterFree):
+    """An elementwise activation as a layer: ``y = f(x)``, ``dx = dy ⊙ f′(x)``.
+
+    No parameters; float32 or float64, keeping the input's dtype.
+    x: any shape -> y: the same shape. Caches x for backward.
+    """
+
+    def __init__(self, fn: Callable, d_fn: Callable, dtype=None, **kwargs) -> None:
+        super().__init__(dtype)
+        self.fn, self.d_fn, self.kwargs = fn, d_fn, kwargs
+
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.cache = _check_float(x, type(self).__name__)
+        self.cache = self._check_input(x)
         return self.fn(x, **self.kwargs)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        if self.cache is None:
-            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
-        if dout.shape != self.cache.shape:
-            raise ValueError(
-                f"{type(self).__name__}.backward expected dout of shape {self.cache.shape}, got {dout.shape}"
-            )
-        return dout * self.d_fn(self.cache, **self.kwargs)
+        """dout: like the output -> dx: like the input."""
+        return self._check_dout(dout) * self.d_fn(self.cache, **self.kwargs)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v}" for k, v in self.kwargs.items())
@@ -156,77 +252,68 @@ class Activation(Module):
 
 
 class Identity(Activation):
-    def __init__(self) -> None:
-        super().__init__(identity, d_identity)
+    def __init__(self, dtype=None) -> None:
+        super().__init__(identity, d_identity, dtype)
 
 
 class Sigmoid(Activation):
-    def __init__(self) -> None:
-        super().__init__(sigmoid, d_sigmoid)
+    def __init__(self, dtype=None) -> None:
+        super().__init__(sigmoid, d_sigmoid, dtype)
 
 
 class Tanh(Activation):
-    def __init__(self) -> None:
-        super().__init__(tanh, d_tanh)
+    def __init__(self, dtype=None) -> None:
+        super().__init__(tanh, d_tanh, dtype)
 
 
 class ReLU(Activation):
-    def __init__(self) -> None:
-        super().__init__(relu, d_relu)
+    def __init__(self, dtype=None) -> None:
+        super().__init__(relu, d_relu, dtype)
 
 
 class LeakyReLU(Activation):
-    def __init__(self, negative_slope: float = 0.01) -> None:
-        super().__init__(leaky_relu, d_leaky_relu, negative_slope=negative_slope)
+    def __init__(self, negative_slope: float = 0.01, dtype=None) -> None:
+        super().__init__(leaky_relu, d_leaky_relu, dtype, negative_slope=negative_slope)
 
 
 class ELU(Activation):
-    def __init__(self, alpha: float = 1.0) -> None:
-        super().__init__(elu, d_elu, alpha=alpha)
+    def __init__(self, alpha: float = 1.0, dtype=None) -> None:
+        super().__init__(elu, d_elu, dtype, alpha=alpha)
 
 
 class GELU(Activation):
-    def __init__(self) -> None:
-        super().__init__(gelu, d_gelu)
+    def __init__(self, dtype=None) -> None:
+        super().__init__(gelu, d_gelu, dtype)
 
 
-class Softmax(Module):
-    """Softmax over the last axis. x: (..., C) -> y: (..., C), rows sum to 1.
+class Softmax(_ParameterFree):
+    """Softmax over the last axis. x: (..., C) -> y: (..., C), each row sums to 1.
 
-    Backward is the Jacobian-vector product ``dx = y ⊙ (dy − Σ_j dy_j y_j)``.
+    Caches y. Backward is the Jacobian-vector product ``dx = y ⊙ (dy − Σ_j dy_j y_j)``.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.cache: np.ndarray | None = None
-
     def forward(self, x: np.ndarray) -> np.ndarray:
-        _check_float(x, "Softmax")
-        self.cache = softmax(x)
+        self.cache = softmax(self._check_input(x))
         return self.cache
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         y = self.cache
+        dout = self._check_dout(dout)
         return y * (dout - (dout * y).sum(axis=-1, keepdims=True))
 
 
-class LogSoftmax(Module):
-    """log-softmax over the last axis. x: (..., C) -> (..., C).
+class LogSoftmax(_ParameterFree):
+    """log-softmax over the last axis. x: (..., C) -> y: (..., C).
 
-    Backward: ``dx = dy − softmax(x) · Σ_j dy_j``.
+    Caches y. Backward: ``dx = dy − softmax(x) · Σ_j dy_j`` with softmax(x) = e^y.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.cache: np.ndarray | None = None
-
     def forward(self, x: np.ndarray) -> np.ndarray:
-        _check_float(x, "LogSoftmax")
-        out = log_softmax(x)
-        self.cache = out
-        return out
+        self.cache = log_softmax(self._check_input(x))
+        return self.cache
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
+        dout = self._check_dout(dout)
         return dout - np.exp(self.cache) * dout.sum(axis=-1, keepdims=True)
 
 
@@ -237,8 +324,12 @@ _LAYERS: dict[str, type[Module]] = {
 
 
 def get_activation(name: str, **kwargs) -> Module:
-    """A new activation layer by name: ``get_activation("tanh")``, ``get_activation("elu", alpha=0.5)``."""
+    """A new activation layer by name: ``get_activation("tanh")``, ``get_activation("elu", alpha=0.5)``.
+
+    Names: identity, sigmoid, tanh, relu, leaky_relu, elu, gelu, softmax, log_softmax.
+    """
     try:
-        return _LAYERS[name](**kwargs)
+        cls = _LAYERS[name]
     except KeyError:
         raise ValueError(f"unknown activation {name!r}; expected one of {sorted(_LAYERS)}") from None
+    return cls(**kwargs)

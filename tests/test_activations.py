@@ -87,6 +87,69 @@ def test_float32_stays_float32(name):
     assert layer.backward(np.ones((2, 3), np.float32)).dtype == np.float32
 
 
+@pytest.mark.parametrize("name, kwargs, torch_layer", [
+    ("identity", {}, torch.nn.Identity()),
+    ("sigmoid", {}, torch.nn.Sigmoid()),
+    ("tanh", {}, torch.nn.Tanh()),
+    ("relu", {}, torch.nn.ReLU()),
+    ("leaky_relu", {"negative_slope": 0.2}, torch.nn.LeakyReLU(0.2)),
+    ("elu", {"alpha": 0.7}, torch.nn.ELU(0.7)),
+    ("gelu", {}, torch.nn.GELU()),
+    ("softmax", {}, torch.nn.Softmax(dim=-1)),
+    ("log_softmax", {}, torch.nn.LogSoftmax(dim=-1)),
+])
+def test_layer_forward_and_backward_match_torch(name, kwargs, torch_layer):
+    rng = np.random.default_rng(4)
+    x, g = _x(rng, (3, 4, 6)), rng.standard_normal((3, 4, 6))
+    layer = lib.get_activation(name, **kwargs)
+    xt = torch.tensor(x, requires_grad=True)
+    yt = torch_layer(xt)
+    yt.backward(torch.tensor(g))
+    assert lib.relative_error(layer.forward(x), yt.detach().numpy()) < 1e-10
+    assert lib.relative_error(layer.backward(g), xt.grad.numpy()) < 1e-10
+
+
+def test_erf_is_float64_accurate():
+    import math
+
+    x = np.concatenate([np.linspace(-27, 27, 20001), np.geomspace(1e-300, 1, 200),
+                        np.random.default_rng(5).standard_normal(2000) * 4])
+    erf_ref = np.array([math.erf(v) for v in x])
+    erfc_ref = np.array([math.erfc(v) for v in x])
+    normal = np.abs(erfc_ref) > 1e-300  # relative accuracy ends where erfc becomes subnormal
+    assert np.max(np.abs(A.erf(x) - erf_ref) / np.abs(np.where(erf_ref == 0, 1, erf_ref))) < 2e-15
+    assert np.max(np.abs(A.erfc(x) - erfc_ref)[normal] / erfc_ref[normal]) < 2e-15
+    np.testing.assert_array_equal(A.erf(np.array([-np.inf, 0.0, np.inf, 1e300])), [-1.0, 0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(A.erfc(np.array([-np.inf, np.inf, 1e300])), [2.0, 0.0, 0.0])
+
+
+def test_gelu_is_accurate_in_the_left_tail():
+    import math
+
+    x = np.array([-5.0, -10.0, -30.0])
+    expected = [v * 0.5 * math.erfc(-v / math.sqrt(2)) for v in x]
+    np.testing.assert_allclose(A.gelu(x), expected, rtol=1e-13)
+    assert A.gelu(np.array([-10.0]))[0] < 0  # x·Φ(x) is tiny but not 0 here
+
+
+def test_functions_keep_float32():
+    x = np.linspace(-3, 3, 7, dtype=np.float32)
+    for fn, d_fn in A.ACTIVATIONS.values():
+        assert fn(x).dtype == np.float32 and d_fn(x).dtype == np.float32
+    assert A.softmax(x).dtype == np.float32 and A.log_softmax(x).dtype == np.float32
+
+
+def test_dtype_argument_is_enforced():
+    layer = lib.Tanh(dtype=np.float32)
+    assert layer.forward(np.zeros(3, np.float32)).dtype == np.float32
+    with pytest.raises(TypeError, match="Tanh expected dtype float32, got float64"):
+        layer.forward(np.zeros(3))
+    with pytest.raises(TypeError, match="Softmax expected dtype float64, got float32"):
+        lib.get_activation("softmax", dtype=np.float64).forward(np.zeros((1, 3), np.float32))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        lib.ReLU(dtype=np.int64)
+
+
 def test_bad_input():
     with pytest.raises(TypeError, match="float32 or float64"):
         lib.Tanh().forward(np.arange(3))
@@ -98,3 +161,15 @@ def test_bad_input():
     layer.forward(np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"dout of shape \(2, 3\)"):
         layer.backward(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="non-finite"):
+        lib.GELU().forward(np.array([0.0, np.nan]))
+    with pytest.raises(ValueError, match="non-finite"):
+        lib.Softmax().forward(np.array([[np.inf, 0.0]]))
+    with pytest.raises(RuntimeError, match="before forward"):
+        lib.LogSoftmax().backward(np.zeros((1, 2)))
+    softmax = lib.Softmax()
+    softmax.forward(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"Softmax.backward expected dout of shape \(2, 3\)"):
+        softmax.backward(np.zeros((2, 4)))
+    with pytest.raises(TypeError, match="negative_slope"):
+        lib.get_activation("tanh", negative_slope=0.1)
