@@ -12,7 +12,8 @@ import numpy as np
 
 from ._checks import check_dtype
 
-_GAINS = {"linear": 1.0, "identity": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0)}
+_GAINS = {"linear": 1.0, "identity": 1.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0, "sigmoid": 1.0,
+          "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0), "selu": 0.75}
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -35,13 +36,17 @@ def fans(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[1] * receptive, shape[0] * receptive
 
 
-def _check_rng(rng, name: str) -> None:
+def _check_rng(rng, name: str, optional: bool = False) -> None:
+    if optional and rng is None:
+        return
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"{name} expected an np.random.Generator (np.random.default_rng(seed)), "
                         f"got {type(rng).__name__}")
 
 
 def zeros(shape: tuple[int, ...], rng: np.random.Generator | None = None, dtype=np.float64) -> np.ndarray:
+    """All zeros (``rng`` is accepted, and ignored, so every initializer has the same signature)."""
+    _check_rng(rng, "zeros", optional=True)
     return np.zeros(shape, dtype=check_dtype(dtype))
 
 
@@ -110,7 +115,27 @@ def orthogonal(shape, rng: np.random.Generator, gain: float = 1.0, dtype=np.floa
 
 
 def identity(shape, rng: np.random.Generator | None = None, gain: float = 1.0, dtype=np.float64) -> np.ndarray:
-    """``gain·I`` (rectangular shapes get ones on the main diagonal) — the IRNN init of Le et al. (2015)."""
+    """``gain·I`` (rectangular shapes get ones on the main diagonal) — the IRNN init of Le et al. (2015).
+
+    ``rng`` is accepted, and ignored, so every initializer has the same signature;
+    pass the gain by name: ``identity((h, h), gain=0.5)``.
+    """
+    _check_rng(rng, "identity", optional=True)
     if len(shape) != 2:
         raise ValueError(f"identity expected a 2-D shape, got {shape}")
     return gain * np.eye(*shape, dtype=check_dtype(dtype))
+
+
+INITIALIZERS = {
+    f.__name__: f
+    for f in (zeros, normal, uniform, xavier_uniform, xavier_normal, kaiming_uniform, kaiming_normal, orthogonal,
+              identity)
+}
+
+
+def get_initializer(name: str):
+    """An initializer by name, e.g. ``get_initializer("xavier_uniform")``."""
+    try:
+        return INITIALIZERS[name]
+    except KeyError:
+        raise ValueError(f"unknown initializer {name!r}; expected one of {sorted(INITIALIZERS)}") from None

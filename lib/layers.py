@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import initializers
 from ._checks import check_array, check_dtype
 from .module import Module
 
@@ -20,8 +21,9 @@ class Dense(Module):
     bias : whether to add ``b``.
     dtype : float32 or float64; inputs must match it (no silent casts).
     rng : the Generator for the initial weights (default ``np.random.default_rng(0)``).
-    init : optional ``init(shape, rng, dtype=...)`` from :mod:`lib.initializers` for ``weight``;
-        by default PyTorch's: every parameter ~ U(−1/√in, 1/√in).
+    init : ``weight``'s initializer: a function ``init(shape, rng, dtype=...)`` or the name of one
+        in :mod:`lib.initializers` (``"xavier_uniform"``, ``"orthogonal"``, …); by default
+        PyTorch's: every parameter ~ U(−1/√in, 1/√in). The bias always gets PyTorch's.
 
     Shapes
     ------
@@ -30,13 +32,17 @@ class Dense(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=np.float64,
-                 rng: np.random.Generator | None = None, init: Callable | None = None) -> None:
+                 rng: np.random.Generator | None = None, init: Callable | str | None = None) -> None:
         super().__init__(dtype)
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"Dense expected {name} to be a positive int, got {value!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)
         rng = rng if rng is not None else np.random.default_rng(0)
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"Dense expected rng to be an np.random.Generator, got {type(rng).__name__}")
+        if isinstance(init, str):
+            init = initializers.get_initializer(init)
         bound = 1.0 / math.sqrt(self.in_features)
         if init is None:
             weight = rng.uniform(-bound, bound, size=(self.out_features, self.in_features))

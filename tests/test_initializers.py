@@ -67,3 +67,34 @@ def test_deterministic_and_errors():
         init.calculate_gain("swish")
     with pytest.raises(TypeError, match="float32 or float64"):
         init.zeros((2,), dtype=np.int32)
+
+
+def test_identity_and_zeros_refuse_a_misplaced_gain():
+    with pytest.raises(TypeError, match="np.random.Generator"):
+        init.identity((3, 3), 0.5)  # the gain must be passed by name
+    np.testing.assert_array_equal(init.identity((2, 3), np.random.default_rng(0)), np.eye(2, 3))
+    with pytest.raises(TypeError, match="np.random.Generator"):
+        init.zeros((2, 2), 1)
+
+
+def test_registry_and_gains():
+    assert init.get_initializer("xavier_normal") is init.xavier_normal
+    assert set(init.INITIALIZERS) == {"zeros", "normal", "uniform", "xavier_uniform", "xavier_normal",
+                                      "kaiming_uniform", "kaiming_normal", "orthogonal", "identity"}
+    with pytest.raises(ValueError, match="unknown initializer"):
+        init.get_initializer("he")
+    for name in ("selu", "conv2d", "sigmoid"):
+        assert init.calculate_gain(name) == pytest.approx(torch.nn.init.calculate_gain(name))
+
+
+def test_kaiming_bound_matches_torch_default_linear_init():
+    # torch.nn.Linear uses kaiming_uniform_(a=√5): the bound is 1/√fan_in.
+    w = init.kaiming_uniform((200, 50), np.random.default_rng(3), a=math.sqrt(5))
+    assert np.abs(w).max() <= 1 / math.sqrt(50) and np.abs(w).max() > 0.99 / math.sqrt(50)
+
+
+def test_orthogonal_is_semi_orthogonal_for_conv_shapes_and_deterministic():
+    w = init.orthogonal((4, 2, 3), np.random.default_rng(4))
+    flat = w.reshape(4, 6)
+    np.testing.assert_allclose(flat @ flat.T, np.eye(4), atol=1e-12)
+    np.testing.assert_array_equal(w, init.orthogonal((4, 2, 3), np.random.default_rng(4)))

@@ -126,3 +126,53 @@ def test_sequential_bad_input():
         lib.Sequential()
     with pytest.raises(TypeError, match="Module layers"):
         lib.Sequential(lib.Dense(2, 2), "relu")
+
+
+def test_dense_init_by_name_and_rng_errors():
+    rng = np.random.default_rng(5)
+    layer = lib.Dense(6, 6, rng=rng, init="orthogonal")
+    np.testing.assert_allclose(layer.params["weight"] @ layer.params["weight"].T, np.eye(6), atol=1e-12)
+    assert lib.Dense(3, 2, init="zeros").params["weight"].sum() == 0
+    with pytest.raises(ValueError, match="unknown initializer 'glorot'"):
+        lib.Dense(3, 2, init="glorot")
+    with pytest.raises(TypeError, match="np.random.Generator"):
+        lib.Dense(3, 2, rng=42)
+
+
+def test_dense_is_reproducible_from_its_rng():
+    a = lib.Dense(4, 3, rng=np.random.default_rng(8))
+    b = lib.Dense(4, 3, rng=np.random.default_rng(8))
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k])
+    np.testing.assert_array_equal(lib.Dense(4, 3).params["weight"], lib.Dense(4, 3).params["weight"])
+
+
+def test_float32_network_end_to_end():
+    rng = np.random.default_rng(6)
+    model = lib.Sequential(lib.Dense(3, 4, dtype=np.float32, rng=rng), lib.GELU(), lib.Dropout(0.2, rng=rng),
+                           lib.Dense(4, 2, dtype=np.float32, rng=rng), lib.LogSoftmax())
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    y = model.forward(x)
+    assert y.dtype == np.float32 and model.dtype == np.float32
+    assert model.backward(np.ones_like(y)).dtype == np.float32
+    assert all(g.dtype == np.float32 for g in model.grads.values())
+    with pytest.raises(TypeError, match="Dense expected dtype float32, got float64"):
+        model.forward(x.astype(np.float64))
+
+
+def test_sequential_of_every_layer_kind_passes_gradient_check():
+    rng = np.random.default_rng(7)
+    model = lib.Sequential(lib.Dense(3, 5, rng=rng), lib.ELU(), lib.Dense(5, 5, rng=rng), lib.Sigmoid(),
+                           lib.Dense(5, 4, rng=rng), lib.Softmax())
+    errors = lib.check_layer(model, rng.standard_normal((2, 6, 3)), rng)
+    assert max(errors.values()) < 1e-7, errors
+
+
+def test_sequential_grads_follow_replaced_arrays_and_zero_grad():
+    model = lib.Sequential(lib.Dense(2, 3), lib.Tanh(), lib.Dense(3, 1))
+    model.forward(np.ones((4, 2)))
+    model.backward(np.ones((4, 1)))
+    assert model.grads["2.weight"] is model[2].grads["weight"]  # Dense.backward replaced the array
+    model.zero_grad()
+    assert all((g == 0).all() for g in model.grads.values())
+    assert "Dense(2, 3" in repr(model) and len(model) == 3
