@@ -17,11 +17,35 @@ def _check_reduction(reduction: str) -> None:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
-def _check_pair(pred: np.ndarray, target: np.ndarray, name: str) -> None:
+def _check_pair(pred: np.ndarray, target: np.ndarray, name: str) -> np.ndarray:
+    """Validate (pred, target) and return target in pred's dtype.
+
+    Integer or boolean targets (0/1 labels) are converted exactly; a float target of
+    another precision is an error rather than a silent up- or down-cast.
+    """
     check_array(pred, f"{name} input")
+    if pred.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} expected a float32 or float64 input, got {pred.dtype}")
     check_array(target, f"{name} target")
     if pred.shape != target.shape:
         raise ValueError(f"{name} expected target of shape {pred.shape} (like the input), got {target.shape}")
+    if target.dtype.kind in "iub":
+        return target.astype(pred.dtype)
+    if target.dtype != pred.dtype:
+        raise TypeError(f"{name} expected target of dtype {pred.dtype} (like the input), got {target.dtype}")
+    return target
+
+
+def _broadcastable(w, like: np.ndarray, name: str) -> np.ndarray:
+    """A weight as an array of ``like``'s dtype that broadcasts to ``like.shape`` without growing it."""
+    w = check_array(np.asarray(w, dtype=like.dtype), name)
+    try:
+        ok = np.broadcast_shapes(w.shape, like.shape) == like.shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} of shape {w.shape} does not broadcast to the input's shape {like.shape}")
+    return w
 
 
 def _softplus(z: np.ndarray) -> np.ndarray:
@@ -37,10 +61,12 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 def mse_loss(pred: np.ndarray, target: np.ndarray, reduction: str = "mean") -> tuple:
     """Mean squared error ``mean((pred − target)²)`` over every element.
 
-    pred, target: any equal shape -> (value, dpred with pred's shape).
+    pred, target: any equal shape -> (value, dpred with pred's shape). With
+    ``reduction="none"`` the value is the array of squared errors and dpred the gradient
+    of their sum.
     """
     _check_reduction(reduction)
-    _check_pair(pred, target, "mse_loss")
+    target = _check_pair(pred, target, "mse_loss")
     diff = pred - target
     if reduction == "none":
         return diff * diff, 2 * diff
@@ -54,14 +80,16 @@ def binary_cross_entropy_with_logits(logits: np.ndarray, target: np.ndarray, wei
 
     ``ℓ = −w·[p·y·log σ(z) + (1 − y)·log(1 − σ(z))]`` with ``log σ(z) = −softplus(−z)``.
     logits, target: equal shapes, target in [0, 1]; weight broadcasts to them; pos_weight
-    broadcasts along the last axis. Returns (value, dlogits).
+    broadcasts along the last axis (one weight per class, e.g. shape (C,)). Returns
+    (value, dlogits with logits' shape); with ``reduction="none"`` the value is per element.
     """
     _check_reduction(reduction)
-    _check_pair(logits, target, "binary_cross_entropy_with_logits")
+    name = "binary_cross_entropy_with_logits"
+    target = _check_pair(logits, target, name)
     if np.any((target < 0) | (target > 1)):
-        raise ValueError("binary_cross_entropy_with_logits expected targets in [0, 1]")
-    p = 1.0 if pos_weight is None else np.asarray(pos_weight, dtype=logits.dtype)
-    w = 1.0 if weight is None else np.asarray(weight, dtype=logits.dtype)
+        raise ValueError(f"{name} expected targets in [0, 1], got values in [{target.min()}, {target.max()}]")
+    p = 1.0 if pos_weight is None else _broadcastable(pos_weight, logits, f"{name} pos_weight")
+    w = 1.0 if weight is None else _broadcastable(weight, logits, f"{name} weight")
     loss = w * (p * target * _softplus(-logits) + (1 - target) * _softplus(logits))
     grad = w * (-p * target * _sigmoid(-logits) + (1 - target) * _sigmoid(logits))
     loss, grad = loss.astype(logits.dtype, copy=False), grad.astype(logits.dtype, copy=False)
@@ -87,9 +115,12 @@ def softmax_cross_entropy(logits: np.ndarray, target: np.ndarray, weight: np.nda
     """
     _check_reduction(reduction)
     check_array(logits, "softmax_cross_entropy logits")
+    if logits.dtype not in (np.float32, np.float64):
+        raise TypeError(f"softmax_cross_entropy expected float32 or float64 logits, got {logits.dtype}")
+    if not isinstance(target, np.ndarray):
+        raise TypeError(f"softmax_cross_entropy expected target as a numpy array, got {type(target).__name__}")
     if logits.ndim not in (2, 3):
         raise ValueError(f"softmax_cross_entropy expected logits of shape (N, C) or (N, T, C), got {logits.shape}")
-    target = np.asarray(target)
     if target.dtype.kind not in "iu":
         raise TypeError(f"softmax_cross_entropy expected integer class targets, got dtype {target.dtype}")
     if target.shape != logits.shape[:-1]:
@@ -107,7 +138,7 @@ def softmax_cross_entropy(logits: np.ndarray, target: np.ndarray, weight: np.nda
             f"got {bad[0]}"
         )
     if weight is not None:
-        weight = np.asarray(weight, dtype=logits.dtype)
+        weight = check_array(np.asarray(weight, dtype=logits.dtype), "softmax_cross_entropy weight")
         if weight.shape != (n_classes,):
             raise ValueError(f"softmax_cross_entropy expected weight of shape ({n_classes},), got {weight.shape}")
     safe = np.where(valid, target, 0)

@@ -32,6 +32,11 @@ class Optimizer:
         self.initial_lr = float(lr)
         self.state: dict[tuple[int, str], dict[str, np.ndarray]] = {}
 
+    def _check_hyper(self, **values: float) -> None:
+        for name, value in values.items():
+            if not value >= 0:
+                raise ValueError(f"{type(self).__name__} expected {name} >= 0, got {value}")
+
     def parameters(self) -> Iterator[tuple[tuple[int, str], np.ndarray, np.ndarray]]:
         """Yield (key, param, grad) for every parameter of every module."""
         for i, module in enumerate(self.modules):
@@ -63,6 +68,7 @@ class SGD(Optimizer):
     def __init__(self, modules, lr: float, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
         super().__init__(modules, lr)
+        self._check_hyper(momentum=momentum, weight_decay=weight_decay)
         if nesterov and momentum <= 0:
             raise ValueError("SGD: Nesterov momentum requires momentum > 0")
         self.momentum, self.nesterov, self.weight_decay = momentum, nesterov, weight_decay
@@ -91,6 +97,7 @@ class RMSprop(Optimizer):
     def __init__(self, modules, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False) -> None:
         super().__init__(modules, lr)
+        self._check_hyper(alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
         self.alpha, self.eps, self.weight_decay = alpha, eps, weight_decay
         self.momentum, self.centered = momentum, centered
 
@@ -137,6 +144,7 @@ class Adam(Optimizer):
         super().__init__(modules, lr)
         if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
             raise ValueError(f"{type(self).__name__} expected betas in [0, 1), got {betas}")
+        self._check_hyper(eps=eps, weight_decay=weight_decay)
         self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
 
     def step(self) -> None:
@@ -176,9 +184,13 @@ class AdamW(Adam):
 
 # --- learning-rate schedules ----------------------------------------------------------
 class LRScheduler:
-    """Sets ``optimizer.lr`` from the epoch count; call ``step()`` once per epoch."""
+    """Sets ``optimizer.lr`` from the epoch count; call ``step()`` once per epoch (after the
+    optimizer's steps), as with ``torch.optim.lr_scheduler``. η₀ is the optimizer's initial lr.
+    """
 
     def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__} expected an Optimizer, got {type(optimizer).__name__}")
         self.optimizer = optimizer
         self.base_lr = optimizer.initial_lr
         self.epoch = 0
@@ -197,6 +209,8 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
+        if step_size < 1:
+            raise ValueError(f"StepLR expected step_size >= 1, got {step_size}")
         self.step_size, self.gamma = step_size, gamma
 
     def lr_at(self, epoch: int) -> float:
@@ -219,6 +233,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
         super().__init__(optimizer)
+        if T_max < 1:
+            raise ValueError(f"CosineAnnealingLR expected T_max >= 1, got {T_max}")
         self.T_max, self.eta_min = T_max, eta_min
 
     def lr_at(self, epoch: int) -> float:
@@ -226,9 +242,11 @@ class CosineAnnealingLR(LRScheduler):
 
 
 class LinearWarmup(LRScheduler):
-    """Ramp the learning rate linearly from η₀/warmup to η₀ over ``warmup`` steps, then hold it.
+    """Ramp the learning rate linearly from η₀/warmup to η₀ over ``warmup`` steps, then hold it:
+    ``η_e = η₀ · min(1, (e + 1) / warmup)``.
 
-    The optimizer starts at the first value at construction.
+    The optimizer starts at the first value at construction. The same schedule as
+    ``torch.optim.lr_scheduler.LinearLR(opt, start_factor=1/warmup, total_iters=warmup − 1)``.
     """
 
     def __init__(self, optimizer: Optimizer, warmup: int) -> None:

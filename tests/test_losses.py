@@ -114,3 +114,105 @@ def test_bad_input():
         lib.binary_cross_entropy_with_logits(np.zeros(2), np.array([0.0, 2.0]))
     with pytest.raises(ValueError, match="non-finite"):
         lib.mse_loss(np.array([np.nan]), np.array([0.0]))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_bce_pos_weight_alone_and_integer_targets_match_torch(reduction):
+    rng = np.random.default_rng(4)
+    logits = rng.standard_normal((5, 4)) * 4
+    target = rng.integers(0, 2, size=(5, 4))
+    pos_weight = rng.random(4) * 3
+    theirs = _torch_value_and_grad(F.binary_cross_entropy_with_logits, logits, torch.tensor(target).double(),
+                                   reduction=reduction, pos_weight=torch.tensor(pos_weight))
+    _check(lib.binary_cross_entropy_with_logits(logits, target, pos_weight=pos_weight, reduction=reduction), theirs)
+
+
+@pytest.mark.parametrize("ignore_index", [0, 2, -1])
+def test_cross_entropy_ignore_index_matches_torch(ignore_index):
+    rng = np.random.default_rng(5)
+    logits = rng.standard_normal((6, 3, 4))
+    target = rng.integers(0, 4, size=(6, 3))
+    if ignore_index == -1:
+        target[::2, 1] = -1
+    weight = rng.random(4) + 0.5
+    theirs = _torch_value_and_grad(F.cross_entropy, np.moveaxis(logits, -1, 1), torch.tensor(target),
+                                   weight=torch.tensor(weight), ignore_index=ignore_index)
+    ours = lib.softmax_cross_entropy(logits, target, weight=weight, ignore_index=ignore_index)
+    _check(ours, (theirs[0], np.moveaxis(theirs[1], 1, -1)))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_gradient_check_with_weights_and_every_reduction(reduction):
+    rng = np.random.default_rng(6)
+
+    def total(value):
+        return float(np.sum(value))  # for "none", the gradient returned is that of the sum
+
+    logits = rng.standard_normal((3, 4, 5))
+    target = rng.integers(0, 5, size=(3, 4))
+    target[0, 0] = -100
+    weight = rng.random(5) + 0.1
+    _, grad = lib.softmax_cross_entropy(logits, target, weight=weight, reduction=reduction)
+    err = lib.gradient_check(
+        lambda: total(lib.softmax_cross_entropy(logits, target, weight=weight, reduction=reduction)[0]),
+        {"logits": logits}, {"logits": grad})
+    assert err["logits"] < 1e-7
+
+    z, y = rng.standard_normal((4, 3)) * 3, rng.random((4, 3))
+    w, pw = rng.random((4, 1)), rng.random(3) + 0.5
+    _, grad = lib.binary_cross_entropy_with_logits(z, y, weight=w, pos_weight=pw, reduction=reduction)
+    err = lib.gradient_check(
+        lambda: total(lib.binary_cross_entropy_with_logits(z, y, weight=w, pos_weight=pw, reduction=reduction)[0]),
+        {"z": z}, {"z": grad})
+    assert err["z"] < 1e-7
+
+    p, t = rng.standard_normal((2, 3, 2)), rng.standard_normal((2, 3, 2))
+    _, grad = lib.mse_loss(p, t, reduction)
+    assert lib.gradient_check(lambda: total(lib.mse_loss(p, t, reduction)[0]), {"p": p}, {"p": grad})["p"] < 1e-7
+
+
+def test_float32_in_float32_out():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    for value, grad in [
+        lib.mse_loss(x, rng.standard_normal((4, 3)).astype(np.float32)),
+        lib.binary_cross_entropy_with_logits(x, np.ones((4, 3), np.float32), pos_weight=np.ones(3)),
+        lib.softmax_cross_entropy(x, np.array([0, 1, 2, 0]), weight=np.ones(3)),
+        lib.softmax_cross_entropy(x, np.array([0, 1, 2, 0]), reduction="none"),
+    ]:
+        assert grad.dtype == np.float32
+        assert np.asarray(value).dtype in (np.float32, np.float64)  # a reduced value is a Python float
+    value, _ = lib.mse_loss(x, x, reduction="none")
+    assert value.dtype == np.float32
+
+
+def test_extreme_values_are_exact():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, grad = lib.binary_cross_entropy_with_logits(np.array([1e4, -1e4]), np.array([0.0, 1.0]),
+                                                           reduction="none")
+        np.testing.assert_array_equal(value, [1e4, 1e4])
+        np.testing.assert_array_equal(grad, [1.0, -1.0])
+        value, grad = lib.softmax_cross_entropy(np.array([[1e4, -1e4]]), np.array([0]))
+        assert value == 0.0 and (grad == 0).all()
+
+
+def test_more_bad_input():
+    with pytest.raises(TypeError, match="expected target of dtype float32 \\(like the input\\), got float64"):
+        lib.mse_loss(np.zeros(3, np.float32), np.zeros(3))
+    with pytest.raises(TypeError, match="float32 or float64 input"):
+        lib.mse_loss(np.zeros(3, int), np.zeros(3, int))
+    with pytest.raises(TypeError, match="float32 or float64 logits"):
+        lib.softmax_cross_entropy(np.zeros((2, 3), int), np.array([0, 1]))
+    with pytest.raises(TypeError, match="numpy array"):
+        lib.softmax_cross_entropy(np.zeros((2, 3)), [0, 1])
+    with pytest.raises(ValueError, match=r"weight of shape \(3,\), got \(2,\)"):
+        lib.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 1]), weight=np.ones(2))
+    with pytest.raises(ValueError, match=r"logits of shape \(N, C\) or \(N, T, C\)"):
+        lib.softmax_cross_entropy(np.zeros(3), np.array(0))
+    with pytest.raises(ValueError, match="pos_weight of shape \\(2,\\) does not broadcast"):
+        lib.binary_cross_entropy_with_logits(np.zeros((4, 3)), np.zeros((4, 3)), pos_weight=np.ones(2))
+    with pytest.raises(ValueError, match="non-finite"):
+        lib.binary_cross_entropy_with_logits(np.zeros(2), np.array([0.0, np.nan]))
+    with pytest.raises(ValueError, match="non-finite"):
+        lib.softmax_cross_entropy(np.array([[np.inf, 0.0]]), np.array([0]))

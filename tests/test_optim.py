@@ -110,3 +110,67 @@ def test_bad_input():
         lib.SGD(lib.Dense(2, 2), lr=0.1, nesterov=True)
     with pytest.raises(ValueError, match="betas"):
         lib.Adam(lib.Dense(2, 2), betas=(1.0, 0.9))
+
+
+def _worst(model, tmodel):
+    return max(lib.relative_error(model.params[k], v.detach().numpy()) for k, v in tmodel.state_dict().items())
+
+
+@pytest.mark.parametrize("warmup", [2, 4])
+def test_linear_warmup_matches_torch_linear_lr(warmup):
+    rng, model, tmodel = _pair(2)
+    opt = lib.Adam(model, lr=0.02)
+    topt = torch.optim.Adam(tmodel.parameters(), lr=0.02)
+    tsched = torch.optim.lr_scheduler.LinearLR(topt, start_factor=1 / warmup, total_iters=warmup - 1)
+    sched = lib.LinearWarmup(opt, warmup=warmup)
+    assert opt.lr == pytest.approx(topt.param_groups[0]["lr"], rel=1e-12)
+    _train(opt, topt, model, tmodel, rng, sched, tsched)
+    assert _worst(model, tmodel) < 1e-10
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("StepLR", {"step_size": 2, "gamma": 0.3}),
+    ("ExponentialLR", {"gamma": 0.8}),
+    ("CosineAnnealingLR", {"T_max": 4}),  # past T_max the cosine climbs back, as in torch
+])
+def test_schedules_with_adamw_and_rmsprop_match_torch(name, kwargs):
+    for opt_name, opt_kwargs in [("AdamW", {"lr": 0.01, "weight_decay": 0.1}),
+                                 ("RMSprop", {"lr": 0.01, "momentum": 0.3, "centered": True})]:
+        rng, model, tmodel = _pair(3)
+        opt = getattr(lib, opt_name)(model, **opt_kwargs)
+        topt = getattr(torch.optim, opt_name)(tmodel.parameters(), **opt_kwargs)
+        _train(opt, topt, model, tmodel, rng, getattr(lib, name)(opt, **kwargs),
+               getattr(torch.optim.lr_scheduler, name)(topt, **kwargs))
+        assert _worst(model, tmodel) < 1e-10, opt_name
+
+
+def test_float32_parameters_stay_float32_and_in_place():
+    layer = lib.Dense(3, 2, dtype=np.float32)
+    arrays = dict(layer.params)
+    for opt in (lib.SGD(layer, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),
+                lib.RMSprop(layer, lr=0.01, momentum=0.5, centered=True), lib.Adam(layer, weight_decay=0.1),
+                lib.AdamW(layer)):
+        for _ in range(2):
+            layer.forward(np.ones((2, 3), np.float32))
+            layer.backward(np.ones((2, 2), np.float32))
+            opt.step()
+        assert all(layer.params[k] is arrays[k] and arrays[k].dtype == np.float32 for k in arrays)
+
+
+def test_step_without_gradients_and_more_bad_input():
+    class Bare:
+        params = {"w": np.zeros(2)}
+        grads: dict = {}
+
+    with pytest.raises(ValueError, match="no gradient for parameter 'w'"):
+        lib.SGD(Bare(), lr=0.1).step()
+    with pytest.raises(ValueError, match="momentum >= 0"):
+        lib.SGD(lib.Dense(2, 2), lr=0.1, momentum=-0.5)
+    with pytest.raises(ValueError, match="weight_decay >= 0"):
+        lib.AdamW(lib.Dense(2, 2), weight_decay=-1)
+    with pytest.raises(ValueError, match="at least one module"):
+        lib.Adam([])
+    with pytest.raises(ValueError, match="T_max >= 1"):
+        lib.CosineAnnealingLR(lib.SGD(lib.Dense(2, 2), lr=0.1), T_max=0)
+    with pytest.raises(TypeError, match="expected an Optimizer"):
+        lib.StepLR("sgd", step_size=1)
