@@ -22,40 +22,57 @@ class Standardizer:
         self.std: np.ndarray | None = None
 
     def fit(self, X: np.ndarray) -> Standardizer:
+        """Learn mean and std along ``axis``; X: (N, F) (or any shape). A constant feature gets std = eps."""
         check_array(X, "Standardizer.fit")
+        if X.size == 0:
+            raise ValueError("Standardizer.fit expected a non-empty array")
         self.mean = X.mean(axis=self.axis, keepdims=True)
         self.std = np.maximum(X.std(axis=self.axis, keepdims=True), self.eps)
         return self
 
-    def _fitted(self) -> None:
+    def _check(self, X: np.ndarray, name: str) -> np.dtype:
         if self.mean is None:
             raise RuntimeError("Standardizer used before fit()")
+        check_array(X, f"Standardizer.{name}", finite=False)
+        try:
+            ok = np.broadcast_shapes(self.mean.shape, X.shape) == X.shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"Standardizer.{name} expected an array compatible with the fitted statistics "
+                             f"of shape {self.mean.shape}, got {X.shape}")
+        return X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        self._fitted()
-        return ((X - self.mean) / self.std).astype(X.dtype, copy=False)
+        """(X − mean) / std with the *fitted* statistics, in X's float dtype (float64 for integers)."""
+        dtype = self._check(X, "transform")
+        return ((X - self.mean) / self.std).astype(dtype, copy=False)
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
-        self._fitted()
-        return (Z * self.std + self.mean).astype(Z.dtype, copy=False)
+        """Z·std + mean: back to the original units."""
+        dtype = self._check(Z, "inverse_transform")
+        return (Z * self.std + self.mean).astype(dtype, copy=False)
 
     def fit_transform(self, X: np.ndarray) -> np.ndarray:
         return self.fit(X).transform(X)
 
 
 def standardize(X: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(Z, mean, std)`` with Z the z-scores of X along ``axis``."""
+    """``(Z, mean, std)`` with Z the z-scores of X along ``axis`` (mean and std keep their axes).
+
+    For a train/test split, fit on the training part only: ``Standardizer().fit(X_train)``.
+    """
     s = Standardizer(axis).fit(X)
     return s.transform(X), s.mean, s.std
 
 
-def train_test_split(*arrays: np.ndarray, test_size: float = 0.2, rng: np.random.Generator | None = None,
+def train_test_split(*arrays: np.ndarray, test_size: float | int = 0.2, rng: np.random.Generator | None = None,
                      shuffle: bool = True) -> list[np.ndarray]:
     """Split arrays with equal first dimension into train and test parts.
 
-    Returns ``[a_train, a_test, b_train, b_test, ...]``. With ``shuffle=False``
-    (time series) the test part is the *last* ``test_size`` fraction, so the model
-    is tested on the future.
+    ``test_size`` is a fraction in (0, 1) or a number of examples. Returns
+    ``[a_train, a_test, b_train, b_test, ...]``. With ``shuffle=False`` (time series)
+    the test part is the *last* examples, so the model is tested on the future.
     """
     if not arrays:
         raise ValueError("train_test_split expected at least one array")
@@ -63,12 +80,17 @@ def train_test_split(*arrays: np.ndarray, test_size: float = 0.2, rng: np.random
     for a in arrays:
         if len(a) != n:
             raise ValueError(f"train_test_split expected arrays of equal length, got {[len(a) for a in arrays]}")
-    if not 0 < test_size < 1:
-        raise ValueError(f"train_test_split expected 0 < test_size < 1, got {test_size}")
-    n_test = max(1, int(round(n * test_size)))
+    if isinstance(test_size, (int, np.integer)) and not isinstance(test_size, bool):
+        if not 0 < test_size < n:
+            raise ValueError(f"train_test_split expected 0 < test_size < {n} examples, got {test_size}")
+        n_test = int(test_size)
+    elif 0 < test_size < 1:
+        n_test = min(n - 1, max(1, int(round(n * test_size))))
+    else:
+        raise ValueError(f"train_test_split expected a fraction 0 < test_size < 1 or a count, got {test_size}")
     if shuffle:
-        if rng is None:
-            raise ValueError("train_test_split(shuffle=True) needs an explicit rng")
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError("train_test_split(shuffle=True) needs an explicit rng (np.random.default_rng(seed))")
         order = rng.permutation(n)
     else:
         order = np.arange(n)

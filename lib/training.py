@@ -23,22 +23,48 @@ class TrainingDiverged(FloatingPointError):
     """Raised when the loss becomes NaN or infinite during training."""
 
 
-def minibatches(n: int, batch_size: int, rng: np.random.Generator | None = None,
-                shuffle: bool = True) -> Iterator[np.ndarray]:
-    """Yield index arrays that cover ``range(n)`` in batches of ``batch_size`` (the last may be smaller).
+def minibatches(data, batch_size: int, rng: np.random.Generator | None = None,
+                shuffle: bool = True) -> Iterator:
+    """Cover a data set once in batches of ``batch_size`` (the last may be smaller).
 
-    With ``shuffle`` the order is a fresh permutation from ``rng`` (required then).
+    ``data`` is either
+      - an int ``n``: yields index arrays into ``range(n)`` (use them as ``X[idx]``);
+      - one array: yields its batches ``data[idx]`` (along the first axis);
+      - a tuple or list of arrays of equal length: yields tuples ``(a[idx], b[idx], ...)``.
+
+    With ``shuffle`` the order is a fresh permutation from ``rng`` (required then, so
+    runs are reproducible); ``shuffle=False`` keeps the order.
     """
-    if batch_size < 1:
-        raise ValueError(f"minibatches expected batch_size >= 1, got {batch_size}")
+    if isinstance(data, (int, np.integer)):
+        n, arrays = int(data), None
+    elif isinstance(data, np.ndarray):
+        n, arrays = len(data), None
+    elif isinstance(data, (tuple, list)) and data and all(isinstance(a, np.ndarray) for a in data):
+        lengths = [len(a) for a in data]
+        if len(set(lengths)) != 1:
+            raise ValueError(f"minibatches expected arrays of equal length, got lengths {lengths}")
+        n, arrays = lengths[0], tuple(data)
+    else:
+        raise TypeError(f"minibatches expected an int, an array or a tuple of arrays, got {type(data).__name__}")
+    if n < 0:
+        raise ValueError(f"minibatches expected a non-negative number of examples, got {n}")
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"minibatches expected batch_size to be an int >= 1, got {batch_size!r}")
     if shuffle:
-        if rng is None:
-            raise ValueError("minibatches(shuffle=True) needs an explicit rng (np.random.default_rng(seed))")
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError("minibatches(shuffle=True) needs an explicit rng (np.random.default_rng(seed)), "
+                             f"got {type(rng).__name__}")
         order = rng.permutation(n)
     else:
         order = np.arange(n)
     for start in range(0, n, batch_size):
-        yield order[start:start + batch_size]
+        idx = order[start:start + batch_size]
+        if isinstance(data, np.ndarray):
+            yield data[idx]
+        elif arrays is not None:
+            yield tuple(a[idx] for a in arrays)
+        else:
+            yield idx
 
 
 @dataclass
@@ -90,10 +116,17 @@ def _interactive() -> bool:
     or a book build / test run (the Makefile sets ``NNBOOK_NO_PROGRESS``)."""
     if os.environ.get("CI") or os.environ.get("NNBOOK_NO_PROGRESS"):
         return False
-    if sys.stderr.isatty():
+    if _isatty(sys.stdout) and _isatty(sys.stderr):
         return True
     shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
     return shell is not None and hasattr(shell, "kernel")
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # replaced or closed streams
+        return False
 
 
 def _check_finite(loss: float, epoch: int, batch: int) -> None:
@@ -116,12 +149,12 @@ def evaluate(model: Module, loss_fn: Callable, X: np.ndarray, y: np.ndarray, bat
     return total / len(X)
 
 
-def fit(model: Module, loss_fn: Callable, optimizer: Optimizer, X: np.ndarray, y: np.ndarray, *,
+def fit(model: Module, loss_fn: Callable, optimizer: Optimizer, X: np.ndarray, y: np.ndarray,
         epochs: int, batch_size: int, rng: np.random.Generator,
         validation_data: tuple[np.ndarray, np.ndarray] | None = None,
-        early_stopping: EarlyStopping | None = None,
+        early_stopping: EarlyStopping | None = None, progress: bool | None = None,
         metrics: dict[str, Callable[[np.ndarray, np.ndarray], float]] | None = None,
-        scheduler=None, progress: bool | None = None) -> History:
+        scheduler=None) -> History:
     """Train ``model`` with minibatch gradient descent.
 
     Each step: ``pred = model.forward(X[b])``, ``loss, dpred = loss_fn(pred, y[b])``,
@@ -130,8 +163,19 @@ def fit(model: Module, loss_fn: Callable, optimizer: Optimizer, X: np.ndarray, y
     ``metric(pred, y)`` evaluated on the validation data (or the training data) after
     each epoch. ``scheduler.step()`` is called after each epoch.
 
+    ``progress=None`` shows a tqdm bar (one tick per epoch) only to a person at a terminal
+    or in Jupyter — never with ``CI`` or ``NNBOOK_NO_PROGRESS`` set, so built pages stay clean.
+
+    Shapes: X (N, ...) and y (N, ...) with matching first axis; ``loss_fn(pred, y_batch)``
+    returns ``(value, dpred)`` with dpred shaped like pred.
+
     Raises :class:`TrainingDiverged` as soon as a loss is NaN or infinite.
     """
+    for name, a in (("X", X), ("y", y)):
+        if not isinstance(a, np.ndarray):
+            raise TypeError(f"fit expected {name} as a numpy array, got {type(a).__name__}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"fit expected rng to be an np.random.Generator, got {type(rng).__name__}")
     if len(X) != len(y):
         raise ValueError(f"fit expected X and y with the same number of examples, got {len(X)} and {len(y)}")
     if epochs < 1:

@@ -67,3 +67,43 @@ def test_standardizer_fits_on_train_only():
     np.testing.assert_allclose(z, z_train)
     with pytest.raises(RuntimeError, match="before fit"):
         lib.Standardizer().transform(train)
+
+
+def test_standardizer_dtypes_and_shapes():
+    ints = np.arange(12).reshape(6, 2)
+    z = lib.Standardizer().fit(ints).transform(ints)
+    assert z.dtype == np.float64 and np.allclose(z.std(axis=0), 1)
+    x32 = np.random.default_rng(1).standard_normal((50, 3)).astype(np.float32)
+    s = lib.Standardizer().fit(x32)
+    assert s.transform(x32).dtype == np.float32
+    assert s.transform(np.ones((2, 7, 3), np.float32)).shape == (2, 7, 3)  # (batch, time, F) broadcasts
+    with pytest.raises(ValueError, match=r"statistics of shape \(1, 3\), got \(4, 2\)"):
+        s.transform(np.ones((4, 2), np.float32))
+    constant = lib.Standardizer().fit(np.ones((5, 1)))
+    assert np.isfinite(constant.transform(np.ones((2, 1)))).all()
+    with pytest.raises(ValueError, match="non-finite"):
+        lib.Standardizer().fit(np.array([[np.nan]]))
+
+
+def test_train_test_split_by_count_and_errors():
+    X = np.arange(10)
+    X_tr, X_te = lib.train_test_split(X, test_size=3, shuffle=False)
+    np.testing.assert_array_equal(X_te, [7, 8, 9])
+    a = lib.train_test_split(X, test_size=0.5, rng=np.random.default_rng(2))
+    b = lib.train_test_split(X, test_size=0.5, rng=np.random.default_rng(2))
+    np.testing.assert_array_equal(a[1], b[1])
+    with pytest.raises(ValueError, match="explicit rng"):
+        lib.train_test_split(X)
+    with pytest.raises(ValueError, match="test_size"):
+        lib.train_test_split(X, test_size=10, shuffle=False)
+    with pytest.raises(ValueError, match="test_size"):
+        lib.train_test_split(X, test_size=1.5, shuffle=False)
+
+
+def test_pad_sequences_dtype_and_one_hot_dtype():
+    padded, mask, lengths = lib.pad_sequences([np.array([1, 2]), np.array([3])], dtype=np.float32)
+    assert padded.dtype == np.float32 and mask.dtype == bool
+    np.testing.assert_array_equal(mask, [[True, True], [True, False]])
+    assert lib.one_hot(np.array([1]), 2, dtype=np.float32).dtype == np.float32
+    with pytest.raises(ValueError, match="at least one sequence"):
+        lib.pad_sequences([])

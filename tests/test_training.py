@@ -111,3 +111,57 @@ def test_nan_in_the_data_is_a_data_error():
         lib.fit(model, lib.mse_loss, lib.SGD(model, lr=0.01), X, y, epochs=1, batch_size=10,
                 rng=np.random.default_rng(0))
     assert not isinstance(info.value, lib.TrainingDiverged)
+
+
+def test_minibatches_of_arrays():
+    X, y = np.arange(20).reshape(10, 2), np.arange(10)
+    batches = list(lib.minibatches((X, y), 4, np.random.default_rng(1)))
+    assert [len(b[0]) for b in batches] == [4, 4, 2]
+    for xb, yb in batches:
+        np.testing.assert_array_equal(xb[:, 0] // 2, yb)  # rows stay paired
+    assert sorted(np.concatenate([yb for _, yb in batches])) == list(range(10))
+    rows = list(lib.minibatches(X, 6, shuffle=False))
+    np.testing.assert_array_equal(rows[1], X[6:])
+    with pytest.raises(ValueError, match="equal length"):
+        list(lib.minibatches((X, y[:5]), 2, shuffle=False))
+    with pytest.raises(TypeError, match="an int, an array or a tuple"):
+        list(lib.minibatches("data", 2))
+    with pytest.raises(ValueError, match="batch_size"):
+        list(lib.minibatches(10, 0, shuffle=False))
+
+
+def test_fit_takes_positional_arguments_and_shows_progress_only_when_asked(capsys, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("NNBOOK_NO_PROGRESS", raising=False)
+    X, y = _regression(n=20)
+    model = _model()
+    lib.fit(model, lib.mse_loss, lib.SGD(model, lr=0.01), X, y, 2, 10, np.random.default_rng(0))
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""  # not a terminal: auto means quiet
+    lib.fit(model, lib.mse_loss, lib.SGD(model, lr=0.01), X, y, 2, 10, np.random.default_rng(0), progress=True)
+    assert "epochs" in capsys.readouterr().err
+
+
+def test_early_stopping_on_training_loss_without_restoring():
+    X, y = _regression(n=40)
+    model = _model()
+    stopper = lib.EarlyStopping(patience=2, min_delta=1e9, restore_best=False)  # nothing counts as better
+    history = lib.fit(model, lib.mse_loss, lib.SGD(model, lr=0.01), X, y, epochs=50, batch_size=10,
+                      rng=np.random.default_rng(0), early_stopping=stopper)
+    assert history.stopped_early and len(history) == 3 and history.best_epoch == 1
+    assert history.val_loss == []
+
+
+def test_accuracy():
+    assert lib.accuracy(np.array([[2.0, 1.0], [0.0, 3.0]]), np.array([0, 0])) == 0.5
+    assert lib.accuracy(np.array([[1.5], [-2.0]]), np.array([1, 1])) == 0.5
+
+
+def test_fit_rejects_non_arrays_and_global_rng():
+    model = _model()
+    with pytest.raises(TypeError, match="X as a numpy array"):
+        lib.fit(model, lib.mse_loss, lib.SGD(model, lr=0.1), [[0.0] * 3], np.zeros((1, 1)),
+                epochs=1, batch_size=1, rng=np.random.default_rng(0))
+    with pytest.raises(TypeError, match="np.random.Generator"):
+        lib.fit(model, lib.mse_loss, lib.SGD(model, lr=0.1), np.zeros((1, 3)), np.zeros((1, 1)),
+                epochs=1, batch_size=1, rng=0)
