@@ -7,6 +7,7 @@ weight ``fan_in = shape[1]`` and ``fan_out = shape[0]``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -133,7 +134,7 @@ INITIALIZERS = {
 }
 
 
-def get_initializer(name: str):
+def get_initializer(name: str) -> Callable[..., np.ndarray]:
     """An initializer by name, e.g. ``get_initializer("xavier_uniform")``."""
     try:
         return INITIALIZERS[name]

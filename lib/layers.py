@@ -55,8 +55,10 @@ class Dense(Module):
         self.cache: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        if not isinstance(x, np.ndarray) or x.ndim not in (2, 3) or x.shape[-1] != self.in_features:
-            got = tuple(x.shape) if isinstance(x, np.ndarray) else type(x).__name__
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"Dense expected a numpy array, got {type(x).__name__}")
+        if x.ndim not in (2, 3) or x.shape[-1] != self.in_features:
+            got = tuple(x.shape)
             raise ValueError(
                 f"Dense expected input of shape (batch, {self.in_features}) or "
                 f"(batch, time, {self.in_features}), got {got}"

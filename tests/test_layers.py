@@ -65,6 +65,8 @@ def test_dense_bad_input():
         layer.forward(np.zeros((4, 5)))
     with pytest.raises(ValueError, match="Dense expected input of shape"):
         layer.forward(np.zeros(3))
+    with pytest.raises(TypeError, match="Dense expected a numpy array, got list"):
+        layer.forward([[0.0, 1.0, 2.0]])
     with pytest.raises(TypeError, match="expected dtype float64, got float32"):
         layer.forward(np.zeros((4, 3), np.float32))
     with pytest.raises(ValueError, match="non-finite"):
