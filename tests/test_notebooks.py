@@ -82,9 +82,14 @@ def test_chapter_shape(path):
     solutions = len(re.findall(r"\{solution(-start)?\}", markdown))
     assert exercises >= 3, f"{path.name}: {exercises} exercises, need at least 3"
     assert solutions >= exercises, f"{path.name}: {exercises} exercises but {solutions} solutions"
-    assert re.search(r"^## References", markdown, re.M) and "{bibliography}" in markdown, (
-        f"{path.name}: no '## References' section with a bibliography"
+    assert re.search(r"^## References", markdown, re.M) and "{footbibliography}" in markdown, (
+        f"{path.name}: no '## References' section with a footbibliography"
     )
+    # A key cited by two pages would be a duplicate citation with page-level {bibliography} lists:
+    # chapters cite with {footcite} and list with {footbibliography}; the global list is on the resources page.
+    plain = re.findall(r"\{cite(?::\w+)?\}`|\{bibliography\}", markdown)
+    assert not plain, f"{path.name}: use {{footcite}} / {{footbibliography}}, found {plain}"
+    assert not re.search(r"\[\^[^\]]+\]", markdown), f"{path.name}: Markdown footnotes are not used (see _config.yml)"
     assert "TODO" not in markdown and "TBD" not in markdown, f"{path.name}: placeholder prose"
 
 
