@@ -76,6 +76,7 @@ book: $(VENV)/.book-installed $(MATHJAX)
 # --- the tests -----------------------------------------------------------------
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check lib tests tools chapters $(wildcard benchmarks)
+	$(BIN)/codespell chapters lib tests tools $(wildcard benchmarks) README.md intro.md data/README.md
 
 # Unit tests, every chapter under nbval (one kernel per notebook: --dist loadfile),
 # and the browser test over the built book.
