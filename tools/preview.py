@@ -12,6 +12,7 @@ execution cache.
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+LABEL = re.compile(r"^\((chap-[\w-]+)\)=", re.M)
+REF = re.compile(r"\{ref\}`(?:(?P<text>[^`<]+?)\s*<)?(?P<label>chap-[\w-]+)>?`")
 COPY = ["_config.yml", "references.bib", "intro.md", "_ext", "assets", "_vendor", "data"]
 
 
@@ -50,12 +53,17 @@ def main() -> int:
     main_toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     pages = [entry["file"] for part in main_toc.get("parts", []) for entry in part.get("chapters", [])
              if (ROOT / f"{entry['file']}.md").exists()]
-    chapters = list(args.chapters) + [ROOT / f"{page}.md" for page in pages]
+    requested = [chapter.resolve().relative_to(ROOT) for chapter in args.chapters]
+    extra = [Path(f"{page}.md") for page in pages if Path(f"{page}.md") not in requested]
+    labels = {label for rel in requested + extra for label in LABEL.findall((ROOT / rel).read_text())}
     files = []
-    for chapter in chapters:
-        rel = chapter.resolve().relative_to(ROOT)
+    for rel in requested + extra:
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / rel, out / rel)
+        text = (ROOT / rel).read_text()
+        if rel in extra:
+            # A reference page links to every chapter; those not in this preview become plain text.
+            text = REF.sub(lambda m: m[0] if m["label"] in labels else (m["text"] or m["label"]), text)
+        (out / rel).write_text(text)
         files.append({"file": str(rel.with_suffix(""))})
     toc = {"format": "jb-book", "root": "intro", "parts": [{"caption": "Preview", "chapters": files}]}
     (out / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
