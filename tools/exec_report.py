@@ -41,14 +41,23 @@ def main() -> None:
     lines = ["| notebook | execution (s) | within 30 s |", "|---|---:|:---:|"]
     for rel, seconds in times.items():
         lines.append(f"| `{rel}` | {seconds:.1f} | {'yes' if seconds <= PAGE_BUDGET_S else '**no**'} |")
-    within = "yes" if total <= BOOK_BUDGET_S else "**no** (4 min)"
-    lines.append(f"| **whole book** | **{total:.1f}** | {within} |")
+    lines.append(f"| all notebooks, one after another | {total:.1f} | — |")
+    wall_file = ROOT / "_build" / "exec_wall.json"
+    wall = json.loads(wall_file.read_text()) if wall_file.exists() else None
+    if wall and wall["executed"] == wall["in_toc"] == len(times):
+        # The budget is for the book as it is built: every notebook, {jobs} kernels at a time.
+        within = "yes" if wall["wall_seconds"] <= BOOK_BUDGET_S else "**no** (budget 4 min)"
+        label, seconds = f"whole book, {wall['jobs']} kernels at a time", wall["wall_seconds"]
+        lines.append(f"| **{label}** | **{seconds:.1f}** | {within} |")
+    else:
+        lines.append("| whole book | (last build executed only changed notebooks: `make clean book` to measure) | — |")
     table = "\n".join(lines)
     print(table)
     out = ROOT / "_build"
     out.mkdir(exist_ok=True)
     (out / "exec_report.md").write_text(table + "\n")
-    (out / "exec_report.json").write_text(json.dumps({"notebooks": times, "total": total}, indent=2) + "\n")
+    report = {"notebooks": times, "total": total, "wall": wall}
+    (out / "exec_report.json").write_text(json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ Each kernel gets one BLAS thread (``--jobs`` kernels share the cores).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -90,7 +91,11 @@ def main() -> int:
                 check_validity=False, overwrite=True,
             )
             print(f"execute: {rel} in {seconds:.1f} s")
-    print(f"execute: wall time {time.perf_counter() - start:.1f} s")
+    wall = time.perf_counter() - start
+    print(f"execute: wall time {wall:.1f} s")
+    (ROOT / "_build").mkdir(exist_ok=True)
+    (ROOT / "_build" / "exec_wall.json").write_text(json.dumps(
+        {"wall_seconds": wall, "jobs": args.jobs, "executed": len(todo), "in_toc": len(toc_notebooks())}) + "\n")
     if failed:
         print(f"execute: {len(failed)} notebook(s) failed: {', '.join(map(str, failed))}", file=sys.stderr)
         return 1
