@@ -191,4 +191,11 @@ def test_screenshots(page, server):
     page.screenshot(path=str(SCREENSHOTS / "chapter.png"))
     page.locator(".nnbook-interactive").first.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "interactive.png"))
+    # Dark theme: figures keep their light background, so axes and labels stay legible.
+    page.evaluate("document.documentElement.dataset.theme = 'dark'")
+    figure = page.locator("figure img").first
+    figure.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "dark.png"))
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background != "rgb(255, 255, 255)", f"the dark theme did not apply: body background {background}"
     assert (SCREENSHOTS / "chapter.png").stat().st_size > 10_000
