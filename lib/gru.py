@@ -84,10 +84,10 @@ class GRU(RecurrentLayer):
         T, N, G = xw.shape
         H = G // 3
         W_T = np.ascontiguousarray(W_hh.T)  # (H, 3H)
-        rz = np.empty((T, N, 2 * H), dtype=xw.dtype)
-        ns = np.empty((T, N, H), dtype=xw.dtype)
-        hns = np.empty((T, N, H), dtype=xw.dtype)
-        hs = np.empty((T, N, H), dtype=xw.dtype)
+        rz = self._buffer("rz", (T, N, 2 * H), xw.dtype)
+        ns = self._buffer("n", (T, N, H), xw.dtype)
+        hns = self._buffer("hn", (T, N, H), xw.dtype)
+        hs = self._buffer("h", (T, N, H), xw.dtype)
         gh = np.empty((N, G), dtype=xw.dtype)
         h = h0
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
@@ -117,9 +117,13 @@ class GRU(RecurrentLayer):
         rz, ns, hns, hs, h0, W_T = cache
         T, N, H = ns.shape
         r, z = rz[:, :, :H], rz[:, :, H:]
-        h_prev = np.concatenate([hs[1:], h0[None]]) if reverse else np.concatenate([h0[None], hs[:-1]])
+        h_prev = self._buffer("h_prev", (T, N, H), ns.dtype)  # the state each step started from
+        if reverse:
+            h_prev[:-1], h_prev[-1] = hs[1:], h0
+        else:
+            h_prev[0], h_prev[1:] = h0, hs[:-1]
         # dG = dh ⊙ K, with K = [∂/∂r_pre, ∂/∂z_pre, ∂/∂(W_hn h + b_hn), ∂/∂n_pre] for all steps.
-        K = np.empty((T, N, 4, H), dtype=ns.dtype)
+        K = self._buffer("K", (T, N, 4, H), ns.dtype)
         Kn = (1 - z) * (1 - ns * ns)
         K[:, :, 0] = Kn * hns * r * (1 - r)
         K[:, :, 1] = (h_prev - ns) * z * (1 - z)
@@ -130,7 +134,7 @@ class GRU(RecurrentLayer):
             K *= mask[:, :, :, None]
             Z = z * mask + (1 - mask)
         W = np.ascontiguousarray(W_T.T)  # (3H, H)
-        dG = np.empty((T, N, 4, H), dtype=ns.dtype)
+        dG = self._buffer("dG", (T, N, 4, H), ns.dtype)
         dh_next = np.zeros((N, H), ns.dtype) if dhT is None else dhT.copy()
         record = np.empty((T, N, H), ns.dtype) if self.record else None
         for t in (range(T) if reverse else range(T - 1, -1, -1)):
@@ -148,6 +152,6 @@ class GRU(RecurrentLayer):
     def _gates_for_history(self, cache) -> dict[str, np.ndarray]:
         rz, ns = cache[0], cache[1]
         H = ns.shape[2]
-        return {"r": np.ascontiguousarray(rz[:, :, :H].transpose(1, 0, 2)),
-                "z": np.ascontiguousarray(rz[:, :, H:].transpose(1, 0, 2)),
-                "n": np.ascontiguousarray(ns.transpose(1, 0, 2))}
+        # copies: the scan's work arrays are reused by the next call
+        return {"r": rz[:, :, :H].transpose(1, 0, 2).copy(), "z": rz[:, :, H:].transpose(1, 0, 2).copy(),
+                "n": ns.transpose(1, 0, 2).copy()}

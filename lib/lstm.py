@@ -101,17 +101,19 @@ class LSTM(RecurrentLayer):
         """Rows of PyTorch's (i, f, g, o) blocks in the internal (o, i, f, g) order."""
         return np.concatenate([np.arange(3 * H, 4 * H), np.arange(0, 2 * H), np.arange(2 * H, 3 * H)])
 
+    def _gate_rows(self) -> np.ndarray:
+        return self._perm(self.hidden_size)
+
     def _scan(self, xw, W_hh, b_hh, h0, c0, mask, reverse):
         T, N, G = xw.shape
         H = G // 4
-        perm = self._perm(H)
-        xw = xw[:, :, perm]
+        perm = self._perm(H)  # xw arrives in the internal order already (see _gate_rows)
         xw += b_hh[perm]
         W_T = np.ascontiguousarray(W_hh[perm].T)  # (H, 4H)
-        gates = np.empty((T, N, G), dtype=xw.dtype)
-        cs = np.empty((T, N, H), dtype=xw.dtype)
-        tcs = np.empty((T, N, H), dtype=xw.dtype)
-        hs = np.empty((T, N, H), dtype=xw.dtype)
+        gates = self._buffer("gates", (T, N, G), xw.dtype)
+        cs = self._buffer("c", (T, N, H), xw.dtype)
+        tcs = self._buffer("tanh_c", (T, N, H), xw.dtype)
+        hs = self._buffer("h", (T, N, H), xw.dtype)
         tmp = np.empty((N, H), dtype=xw.dtype)
         h, c = h0, c0
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
@@ -144,26 +146,40 @@ class LSTM(RecurrentLayer):
         H = G // 4
         g4 = gates.reshape(T, N, 4, H)
         o, i, f, g = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2], g4[:, :, 3]
+        c_prev = self._buffer("c_prev", (T, N, H), gates.dtype)  # the state each step started from
+        h_prev = self._buffer("h_prev", (T, N, H), gates.dtype)
         if reverse:
-            c_prev = np.concatenate([cs[1:], c0[None]])
-            h_prev = np.concatenate([hs[1:], h0[None]])
+            c_prev[:-1], c_prev[-1] = cs[1:], c0
+            h_prev[:-1], h_prev[-1] = hs[1:], h0
         else:
-            c_prev = np.concatenate([c0[None], cs[:-1]])
-            h_prev = np.concatenate([h0[None], hs[:-1]])
+            c_prev[0], c_prev[1:] = c0, cs[:-1]
+            h_prev[0], h_prev[1:] = h0, hs[:-1]
         # Local derivatives for all steps at once: ∂a/∂(pre-activation) times what multiplies it.
-        K = np.empty((T, N, 4, H), dtype=gates.dtype)
-        K[:, :, 0] = tcs * o * (1 - o)          # o  <- dh
-        K[:, :, 1] = g * i * (1 - i)            # i  <- dc
-        K[:, :, 2] = c_prev * f * (1 - f)       # f  <- dc
-        K[:, :, 3] = i * (1 - g * g)            # g  <- dc
-        A = o * (1 - tcs * tcs)                 # dc += dh ⊙ A
+        K = self._buffer("K", (T, N, 4, H), gates.dtype)
+        tmp = self._buffer("tmp", (T, N, H), gates.dtype)
+        np.subtract(1, o, out=tmp)
+        np.multiply(tmp, o, out=K[:, :, 0])
+        K[:, :, 0] *= tcs                       # o  <- dh: tanh(c) σ'(o)
+        np.subtract(1, i, out=tmp)
+        np.multiply(tmp, i, out=K[:, :, 1])
+        K[:, :, 1] *= g                         # i  <- dc: g σ'(i)
+        np.subtract(1, f, out=tmp)
+        np.multiply(tmp, f, out=K[:, :, 2])
+        K[:, :, 2] *= c_prev                    # f  <- dc: c_{t-1} σ'(f)
+        np.multiply(g, g, out=tmp)
+        np.subtract(1, tmp, out=tmp)
+        np.multiply(tmp, i, out=K[:, :, 3])     # g  <- dc: i (1 - g²)
+        A = self._buffer("A", (T, N, H), gates.dtype)
+        np.multiply(tcs, tcs, out=A)
+        np.subtract(1, A, out=A)
+        A *= o                                  # dc += dh ⊙ A, A = o (1 - tanh²c)
         F = f
         if mask is not None:
             K *= mask[:, :, :, None]
             A = A * mask
             F = f * mask + (1 - mask)
         W = np.ascontiguousarray(W_T.T)  # (4H, H), internal order
-        dgates = np.empty((T, N, 4, H), dtype=gates.dtype)
+        dgates = self._buffer("dgates", (T, N, 4, H), gates.dtype)
         dh_next = np.zeros((N, H), gates.dtype) if dhT is None else dhT.copy()
         dc_next = np.zeros((N, H), gates.dtype) if dcT is None else dcT.copy()
         record = np.empty((T, N, H), gates.dtype) if self.record else None
@@ -181,10 +197,10 @@ class LSTM(RecurrentLayer):
             if mask is not None:
                 dh_next += dh * (1 - mask[t])
         inv = np.argsort(self._perm(H))
-        dgates = dgates.reshape(T, N, G)[:, :, inv]
+        dgates = dgates.reshape(T, N, G)  # internal order, as xw was
         flat = dgates.reshape(-1, G)
-        dW_hh = flat.T @ h_prev.reshape(-1, H)
-        db_hh = flat.sum(axis=0)
+        dW_hh = (flat.T @ h_prev.reshape(-1, H))[inv]
+        db_hh = flat.sum(axis=0)[inv]
         norms = None if record is None else np.sqrt((record**2).sum(axis=(1, 2)))
         return dgates, dW_hh, db_hh, dh_next, dc_next, norms
 
@@ -194,4 +210,4 @@ class LSTM(RecurrentLayer):
         H = G // 4
         g4 = gates.reshape(T, N, 4, H).transpose(2, 1, 0, 3)  # (4, N, T, H), internal order o, i, f, g
         return {"i": g4[1].copy(), "f": g4[2].copy(), "g": g4[3].copy(), "o": g4[0].copy(),
-                "c": np.ascontiguousarray(cs.transpose(1, 0, 2))}
+                "c": cs.transpose(1, 0, 2).copy()}  # a copy: the work arrays are reused next call

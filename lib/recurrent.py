@@ -81,6 +81,8 @@ class RecurrentLayer(Module):
                     self.params[name + sfx] = self.rng.uniform(-bound, bound, size=shape).astype(self.dtype)
         self.zero_grad()
         self._cache: list | None = None
+        self._buffers: dict[tuple, np.ndarray] = {}  # work arrays reused across calls (see _buffer)
+        self._slot = 0  # the (layer, direction) whose scan is running
 
     # -- helpers ---------------------------------------------------------------------
     def _suffixes(self, layer: int) -> list[str]:
@@ -141,8 +143,8 @@ class RecurrentLayer(Module):
                 layer_in = layer_in * drop
             outs, dir_caches = [], []
             for d, sfx in enumerate(self._suffixes(layer)):
-                k = layer * self.num_directions + d
-                W_ih, b_ih = self.params["weight_ih" + sfx], self.params["bias_ih" + sfx]
+                k = self._slot = layer * self.num_directions + d
+                W_ih, b_ih = self._input_weights(sfx)
                 xw = layer_in @ W_ih.T
                 xw += b_ih
                 states, hT, cT, cache = self._scan(xw, self.params["weight_hh" + sfx],
@@ -155,12 +157,12 @@ class RecurrentLayer(Module):
                 dir_caches.append(cache)
                 if self.record:
                     self.history["names"].append(sfx[1:])
-                    self.history["h"].append(np.ascontiguousarray(out.transpose(1, 0, 2)))
+                    self.history["h"].append(out.transpose(1, 0, 2).copy())
                     self.history["gates"].append(self._gates_for_history(cache))
             caches.append((layer_in, drop, dir_caches))
             layer_in = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)
         self._cache = [caches, mask, N, T]
-        outputs = np.ascontiguousarray(layer_in.transpose(1, 0, 2))
+        outputs = layer_in.transpose(1, 0, 2).copy()  # a copy: the scan's arrays are reused next call
         h_n = np.stack(h_n)
         return outputs, ((h_n, np.stack(c_n)) if self.has_cell else h_n)
 
@@ -193,17 +195,23 @@ class RecurrentLayer(Module):
             layer_in, drop, dir_caches = caches[layer]
             dx_total = None
             for d, sfx in enumerate(self._suffixes(layer)):
-                k = layer * self.num_directions + d
+                k = self._slot = layer * self.num_directions + d
                 dout = dlayer[:, :, d * H:(d + 1) * H]
                 dxw, dW_hh, db_hh, dh0[k], dc0[k], grad_norms[k] = self._scan_backward(
                     dir_caches[d], dout, None if dh_n is None else dh_n[k], None if dc_n is None else dc_n[k],
                     mask, reverse=d == 1, W_hh=self.params["weight_hh" + sfx])
                 G = dxw.shape[2]
-                self.grads["weight_ih" + sfx] = dxw.reshape(-1, G).T @ layer_in.reshape(-1, layer_in.shape[2])
-                self.grads["bias_ih" + sfx] = dxw.sum(axis=(0, 1))
+                dW_ih = dxw.reshape(-1, G).T @ layer_in.reshape(-1, layer_in.shape[2])
+                db_ih = dxw.sum(axis=(0, 1))
+                order = self._gate_rows()
+                if order is not None:  # the scan's gate order back to PyTorch's
+                    inverse = np.argsort(order)
+                    dW_ih, db_ih = dW_ih[inverse], db_ih[inverse]
+                self.grads["weight_ih" + sfx] = dW_ih
+                self.grads["bias_ih" + sfx] = db_ih
                 self.grads["weight_hh" + sfx] = dW_hh
                 self.grads["bias_hh" + sfx] = db_hh
-                dx = dxw @ self.params["weight_ih" + sfx]
+                dx = dxw @ self._input_weights(sfx)[0]
                 dx_total = dx if dx_total is None else dx_total + dx
             if drop is not None:
                 dx_total *= drop
@@ -213,14 +221,41 @@ class RecurrentLayer(Module):
         self.dstate = (np.stack(dh0), np.stack(dc0)) if self.has_cell else np.stack(dh0)
         return np.ascontiguousarray(dlayer.transpose(1, 0, 2))
 
+    def _buffer(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """An uninitialised work array for the current (layer, direction), reused across calls.
+
+        Fresh multi-megabyte arrays cost a page fault per 4 KiB on first touch, which inside the time
+        loop costs more than the arithmetic; keeping the arrays (as PyTorch's caching allocator keeps
+        its blocks) makes repeated forward/backward passes allocation-free. Contents are only valid
+        until the next pass, like the cache itself; nothing returned to the caller aliases them.
+        """
+        key = (name, self._slot)
+        size = math.prod(shape)
+        buf = self._buffers.get(key)
+        if buf is None or buf.dtype != dtype or buf.size < size:
+            buf = self._buffers[key] = np.empty(size, dtype)
+        return buf[:size].reshape(shape)
+
+    def _gate_rows(self) -> np.ndarray | None:
+        """Row order of the gate blocks inside the scan, if it differs from PyTorch's (else None)."""
+        return None
+
+    def _input_weights(self, sfx: str) -> tuple[np.ndarray, np.ndarray]:
+        """W_ih and b_ih with rows in the scan's gate order, so that x·W_ihᵀ needs no reordering."""
+        W_ih, b_ih = self.params["weight_ih" + sfx], self.params["bias_ih" + sfx]
+        order = self._gate_rows()
+        return (W_ih, b_ih) if order is None else (W_ih[order], b_ih[order])
+
     # -- to be provided by each layer ----------------------------------------------------
     def _scan(self, xw, W_hh, b_hh, h0, c0, mask, reverse):  # pragma: no cover - abstract
-        """Run one direction over time. xw: (T, N, G·H) = x W_ihᵀ + b_ih (the scan may modify it);
+        """Run one direction over time. xw: (T, N, G·H) = x W_ihᵀ + b_ih, gate blocks in the order of
+        ``_gate_rows`` (the scan may modify it);
         returns (states (T, N, H), h_T, c_T or None, cache)."""
         raise NotImplementedError
 
     def _scan_backward(self, cache, dout, dhT, dcT, mask, reverse, W_hh):  # pragma: no cover - abstract
-        """Return (dxw, dW_hh, db_hh, dh0, dc0, per-step ‖∂L/∂h_t‖ or None)."""
+        """Return (dxw in the scan's gate order, dW_hh and db_hh in PyTorch's, dh0, dc0,
+        per-step ‖∂L/∂h_t‖ or None)."""
         raise NotImplementedError
 
     def _gates_for_history(self, cache) -> dict[str, np.ndarray]:  # pragma: no cover - abstract

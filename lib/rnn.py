@@ -81,7 +81,7 @@ class RNN(RecurrentLayer):
         T, N, H = xw.shape
         xw += b_hh
         W_T = np.ascontiguousarray(W_hh.T)
-        hs = np.empty((T, N, H), dtype=xw.dtype)
+        hs = self._buffer("h", (T, N, H), xw.dtype)
         tanh = self.nonlinearity == "tanh"
         h = h0
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
@@ -102,11 +102,20 @@ class RNN(RecurrentLayer):
     def _scan_backward(self, cache, dout, dhT, dcT, mask, reverse, W_hh):
         hs, h0, W_T = cache
         T, N, H = hs.shape
-        h_prev = np.concatenate([hs[1:], h0[None]]) if reverse else np.concatenate([h0[None], hs[:-1]])
-        K = 1 - hs * hs if self.nonlinearity == "tanh" else (hs > 0).astype(hs.dtype)
+        h_prev = self._buffer("h_prev", (T, N, H), hs.dtype)  # the state each step started from
+        if reverse:
+            h_prev[:-1], h_prev[-1] = hs[1:], h0
+        else:
+            h_prev[0], h_prev[1:] = h0, hs[:-1]
+        K = self._buffer("K", (T, N, H), hs.dtype)
+        if self.nonlinearity == "tanh":
+            np.multiply(hs, hs, out=K)
+            np.subtract(1, K, out=K)
+        else:
+            np.greater(hs, 0, out=K)
         if mask is not None:
             K *= mask
-        da = np.empty_like(hs)
+        da = self._buffer("da", (T, N, H), hs.dtype)
         dh_next = np.zeros((N, H), hs.dtype) if dhT is None else dhT.copy()
         record = np.empty((T, N, H), hs.dtype) if self.record else None
         for t in (range(T) if reverse else range(T - 1, -1, -1)):

@@ -145,3 +145,25 @@ def test_errors(kind):
     if kind == "rnn":
         with pytest.raises(ValueError, match="nonlinearity"):
             lib.RNN(3, 4, nonlinearity="sigmoid")
+
+
+@pytest.mark.parametrize("cls", [lib.RNN, lib.LSTM, lib.GRU])
+@pytest.mark.parametrize("batch, steps", [(1, 5), (3, 1), (2, 4)])
+def test_results_do_not_alias_reused_work_arrays(cls, batch, steps):
+    """The layers reuse their work arrays between calls: nothing they return may share memory with them."""
+    rng = np.random.default_rng(0)
+    layer = cls(3, 4, num_layers=2, rng=rng, record=True)
+    x1, x2 = rng.normal(size=(batch, steps, 3)), rng.normal(size=(batch, steps, 3))
+    out1, state1 = layer.forward(x1)
+    kept = [out1.copy()] + [s.copy() for s in (state1 if isinstance(state1, tuple) else (state1,))]
+    hist1 = [h.copy() for h in layer.history["h"]] + [g.copy() for d in layer.history["gates"] for g in d.values()]
+    h_first = layer.history["h"] + [g for d in layer.history["gates"] for g in d.values()]
+    dx1 = layer.backward(np.ones_like(out1))
+    dx1_kept = dx1.copy()
+    out2, _ = layer.forward(x2)
+    layer.backward(np.full_like(out2, 2.0))
+    assert np.array_equal(out1, kept[0]) and np.array_equal(dx1, dx1_kept)
+    for s, k in zip(state1 if isinstance(state1, tuple) else (state1,), kept[1:], strict=True):
+        assert np.array_equal(s, k)
+    for h, k in zip(h_first, hist1, strict=True):
+        assert np.array_equal(h, k)
