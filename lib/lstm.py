@@ -110,6 +110,11 @@ class LSTM(RecurrentLayer):
         perm = self._perm(H)  # xw arrives in the internal order already (see _gate_rows)
         xw += b_hh[perm]
         W_T = np.ascontiguousarray(W_hh[perm].T)  # (H, 4H)
+        # σ(a) = ½·tanh(a/2) + ½: with the o, i, f columns halved (exact, a power of two) one tanh
+        # call covers all four gates, and two more calls turn the first three into sigmoids.
+        W_half = W_T.copy()
+        W_half[:, :3 * H] *= 0.5
+        xw[:, :, :3 * H] *= 0.5
         gates = self._buffer("gates", (T, N, G), xw.dtype)
         cs = self._buffer("c", (T, N, H), xw.dtype)
         tcs = self._buffer("tanh_c", (T, N, H), xw.dtype)
@@ -118,10 +123,12 @@ class LSTM(RecurrentLayer):
         h, c = h0, c0
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
             a = gates[t]
-            np.matmul(h, W_T, out=a)
+            np.matmul(h, W_half, out=a)
             a += xw[t]
-            sigmoid_(a[:, :3 * H])                 # o, i, f
-            np.tanh(a[:, 3 * H:], out=a[:, 3 * H:])  # g
+            np.tanh(a, out=a)                      # o, i, f (at half their pre-activation) and g
+            sig = a[:, :3 * H]
+            sig *= 0.5
+            sig += 0.5                             # o, i, f = σ(pre-activation)
             o, i, f, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
             c_t, h_t = cs[t], hs[t]
             np.multiply(f, c, out=c_t)
