@@ -91,6 +91,9 @@ def test_chapter_shape(path):
     assert not plain, f"{path.name}: use {{footcite}} / {{footbibliography}}, found {plain}"
     assert not re.search(r"\[\^[^\]]+\]", markdown), f"{path.name}: Markdown footnotes are not used (see _config.yml)"
     assert "TODO" not in markdown and "TBD" not in markdown, f"{path.name}: placeholder prose"
+    # A role closed twice ({glue:text}`x:.2f``) opens an inline-code span that swallows the next sentence.
+    doubled = re.findall(r"\{[\w:-]+\}`[^`\n]+``", markdown)
+    assert not doubled, f"{path.name}: a role closed by two backticks: {doubled[:3]}"
 
 
 def test_toc_lists_exactly_the_chapters():
