@@ -25,6 +25,12 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export PYTHONHASHSEED := 0
 # No progress bars in built pages or test runs (lib.fit shows them to people only).
 export NNBOOK_NO_PROGRESS := 1
+# One BLAS thread per process: the book and the tests run two kernels at a time on two cores, and
+# NumPy's default thread pool then oversubscribes them (small matrix products ran ~10x slower).
+# `make lab` and `make bench` unset them (the benchmark sets its own thread count).
+export OMP_NUM_THREADS := 1
+export OPENBLAS_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
 
 .PHONY: help book test lint preview lab bench clean distclean
 
@@ -88,10 +94,10 @@ preview: $(VENV)/.book-installed $(MATHJAX)
 	$(PY) tools/preview.py $(CHAPTERS)
 
 lab: $(VENV)/.book-installed
-	env -u NNBOOK_NO_PROGRESS $(BIN)/jupyter lab chapters/
+	env -u NNBOOK_NO_PROGRESS -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS -u MKL_NUM_THREADS $(BIN)/jupyter lab chapters/
 
 bench: $(VENV)/.dev-installed
-	$(PY) benchmarks/bench_rnn.py --out benchmarks/results.md
+	env -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS -u MKL_NUM_THREADS $(PY) benchmarks/bench_rnn.py --out benchmarks/results.md
 
 clean:
 	rm -rf _build .jupyter_cache .pytest_cache .ruff_cache .hypothesis
