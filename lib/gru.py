@@ -117,11 +117,7 @@ class GRU(RecurrentLayer):
         rz, ns, hns, hs, h0, W_T = cache
         T, N, H = ns.shape
         r, z = rz[:, :, :H], rz[:, :, H:]
-        h_prev = self._buffer("h_prev", (T, N, H), ns.dtype)  # the state each step started from
-        if reverse:
-            h_prev[:-1], h_prev[-1] = hs[1:], h0
-        else:
-            h_prev[0], h_prev[1:] = h0, hs[:-1]
+        h_prev = self._previous("h_prev", hs, h0, reverse)
         # dG = dh ⊙ K, with K = [∂/∂r_pre, ∂/∂z_pre, ∂/∂(W_hn h + b_hn), ∂/∂n_pre] for all steps.
         K = self._buffer("K", (T, N, 4, H), ns.dtype)
         Kn = (1 - z) * (1 - ns * ns)

@@ -153,14 +153,8 @@ class LSTM(RecurrentLayer):
         H = G // 4
         g4 = gates.reshape(T, N, 4, H)
         o, i, f, g = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2], g4[:, :, 3]
-        c_prev = self._buffer("c_prev", (T, N, H), gates.dtype)  # the state each step started from
-        h_prev = self._buffer("h_prev", (T, N, H), gates.dtype)
-        if reverse:
-            c_prev[:-1], c_prev[-1] = cs[1:], c0
-            h_prev[:-1], h_prev[-1] = hs[1:], h0
-        else:
-            c_prev[0], c_prev[1:] = c0, cs[:-1]
-            h_prev[0], h_prev[1:] = h0, hs[:-1]
+        c_prev = self._previous("c_prev", cs, c0, reverse)
+        h_prev = self._previous("h_prev", hs, h0, reverse)
         # Local derivatives for all steps at once: ∂a/∂(pre-activation) times what multiplies it.
         K = self._buffer("K", (T, N, 4, H), gates.dtype)
         tmp = self._buffer("tmp", (T, N, H), gates.dtype)

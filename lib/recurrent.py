@@ -203,15 +203,16 @@ class RecurrentLayer(Module):
                 G = dxw.shape[2]
                 dW_ih = dxw.reshape(-1, G).T @ layer_in.reshape(-1, layer_in.shape[2])
                 db_ih = dxw.sum(axis=(0, 1))
+                W_ih = self.params["weight_ih" + sfx]
                 order = self._gate_rows()
                 if order is not None:  # the scan's gate order back to PyTorch's
                     inverse = np.argsort(order)
-                    dW_ih, db_ih = dW_ih[inverse], db_ih[inverse]
+                    dW_ih, db_ih, W_ih = dW_ih[inverse], db_ih[inverse], W_ih[order]
                 self.grads["weight_ih" + sfx] = dW_ih
                 self.grads["bias_ih" + sfx] = db_ih
                 self.grads["weight_hh" + sfx] = dW_hh
                 self.grads["bias_hh" + sfx] = db_hh
-                dx = dxw @ self._input_weights(sfx)[0]
+                dx = dxw @ W_ih
                 dx_total = dx if dx_total is None else dx_total + dx
             if drop is not None:
                 dx_total *= drop
@@ -235,6 +236,16 @@ class RecurrentLayer(Module):
         if buf is None or buf.dtype != dtype or buf.size < size:
             buf = self._buffers[key] = np.empty(size, dtype)
         return buf[:size].reshape(shape)
+
+    def _previous(self, name: str, states: np.ndarray, initial: np.ndarray, reverse: bool) -> np.ndarray:
+        """The state each step started from: ``states`` (T, N, H) shifted one step against the scan's
+        direction, with ``initial`` (N, H) where the scan began. A reused work array."""
+        prev = self._buffer(name, states.shape, states.dtype)
+        if reverse:
+            prev[:-1], prev[-1] = states[1:], initial
+        else:
+            prev[0], prev[1:] = initial, states[:-1]
+        return prev
 
     def _gate_rows(self) -> np.ndarray | None:
         """Row order of the gate blocks inside the scan, if it differs from PyTorch's (else None)."""

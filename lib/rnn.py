@@ -102,11 +102,7 @@ class RNN(RecurrentLayer):
     def _scan_backward(self, cache, dout, dhT, dcT, mask, reverse, W_hh):
         hs, h0, W_T = cache
         T, N, H = hs.shape
-        h_prev = self._buffer("h_prev", (T, N, H), hs.dtype)  # the state each step started from
-        if reverse:
-            h_prev[:-1], h_prev[-1] = hs[1:], h0
-        else:
-            h_prev[0], h_prev[1:] = h0, hs[:-1]
+        h_prev = self._previous("h_prev", hs, h0, reverse)
         K = self._buffer("K", (T, N, H), hs.dtype)
         if self.nonlinearity == "tanh":
             np.multiply(hs, hs, out=K)
