@@ -31,6 +31,7 @@ export NNBOOK_NO_PROGRESS := 1
 export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
+DEFAULT_THREADS := env -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS -u MKL_NUM_THREADS
 
 .PHONY: help book test lint preview lab bench clean distclean
 
@@ -94,10 +95,10 @@ preview: $(VENV)/.book-installed $(MATHJAX)
 	$(PY) tools/preview.py $(CHAPTERS)
 
 lab: $(VENV)/.book-installed
-	env -u NNBOOK_NO_PROGRESS -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS -u MKL_NUM_THREADS $(BIN)/jupyter lab chapters/
+	$(DEFAULT_THREADS) -u NNBOOK_NO_PROGRESS $(BIN)/jupyter lab chapters/
 
 bench: $(VENV)/.dev-installed
-	env -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS -u MKL_NUM_THREADS $(PY) benchmarks/bench_rnn.py --out benchmarks/results.md
+	$(DEFAULT_THREADS) $(PY) benchmarks/bench_rnn.py --out benchmarks/results.md
 
 clean:
 	rm -rf _build .jupyter_cache .pytest_cache .ruff_cache .hypothesis

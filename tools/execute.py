@@ -65,8 +65,8 @@ def main() -> int:
     for var in THREAD_VARS:
         os.environ.setdefault(var, "1")
     cache = get_cache(ROOT / ".jupyter_cache")
-    todo = []
-    for path in toc_notebooks():
+    notebooks, todo = toc_notebooks(), []
+    for path in notebooks:
         try:
             cache.match_cache_notebook(nbformat.read(path, as_version=4))
         except KeyError:
@@ -95,7 +95,7 @@ def main() -> int:
     print(f"execute: wall time {wall:.1f} s")
     (ROOT / "_build").mkdir(exist_ok=True)
     (ROOT / "_build" / "exec_wall.json").write_text(json.dumps(
-        {"wall_seconds": wall, "jobs": args.jobs, "executed": len(todo), "in_toc": len(toc_notebooks())}) + "\n")
+        {"wall_seconds": wall, "jobs": args.jobs, "executed": len(todo), "in_toc": len(notebooks)}) + "\n")
     if failed:
         print(f"execute: {len(failed)} notebook(s) failed: {', '.join(map(str, failed))}", file=sys.stderr)
         return 1
