@@ -15,7 +15,7 @@ from .activations import (
     ELU, GELU, Activation, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh,
     elu, gelu, get_activation, identity, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh,
 )
-from .data import Standardizer, one_hot, pad_sequences, sliding_windows, standardize, train_test_split
+from .data import Standardizer, adding_problem, one_hot, pad_sequences, sliding_windows, standardize, train_test_split
 from .dropout import Dropout
 from .layers import Dense, Sequential
 from .losses import binary_cross_entropy_with_logits, mse_loss, softmax_cross_entropy

@@ -1,4 +1,5 @@
-"""Data helpers: standardisation, splits, one-hot labels, windows over series, padding."""
+"""Data helpers: standardisation, splits, one-hot labels, windows over series, padding, and the
+synthetic sequence tasks the chapters train on (the adding problem)."""
 
 from __future__ import annotations
 
@@ -159,3 +160,32 @@ def pad_sequences(seqs: Sequence[np.ndarray], pad_value: float = 0.0, max_len: i
         padded[i, :n] = s[:n]
         mask[i, :n] = True
     return padded, mask, lengths
+
+
+def adding_problem(n: int, T: int, rng: np.random.Generator, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """The adding problem of Hochreiter & Schmidhuber (1997): remember two marked values and add them.
+
+    Each of the ``n`` sequences has ``T`` steps of two features: a value drawn uniformly from [0, 1)
+    and a marker that is 1 at exactly two steps — one in the first half, ``[0, T // 2)``, one in the
+    second, ``[T // 2, T)`` — and 0 elsewhere. The target is the sum of the two marked values.
+    Predicting the mean target (1.0) scores an MSE of 1/6 ≈ 0.167, the trivial baseline.
+
+    Draws from ``rng`` in a fixed order (all values, then the first markers, then the second), so the
+    same generator state gives the same data.
+
+    Returns x: (n, T, 2) — ``x[..., 0]`` values, ``x[..., 1]`` markers — and y: (n, 1), in ``dtype``.
+    """
+    for name, value, least in (("n", n, 1), ("T", T, 2)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+            raise ValueError(f"adding_problem expected {name} to be an int >= {least}, got {value!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"adding_problem expected rng to be a np.random.Generator, got {type(rng).__name__}")
+    dtype = check_dtype(dtype)
+    values = rng.uniform(0, 1, size=(n, T))
+    markers = np.zeros((n, T))
+    rows = np.arange(n)
+    markers[rows, rng.integers(0, T // 2, size=n)] = 1.0
+    markers[rows, rng.integers(T // 2, T, size=n)] = 1.0
+    x = np.stack([values, markers], axis=2).astype(dtype)
+    y = (values * markers).sum(axis=1, keepdims=True).astype(dtype)
+    return x, y

@@ -107,3 +107,36 @@ def test_pad_sequences_dtype_and_one_hot_dtype():
     assert lib.one_hot(np.array([1]), 2, dtype=np.float32).dtype == np.float32
     with pytest.raises(ValueError, match="at least one sequence"):
         lib.pad_sequences([])
+
+
+def test_adding_problem_shapes_markers_and_targets():
+    x, y = lib.adding_problem(64, 10, np.random.default_rng(0), dtype=np.float32)
+    assert x.shape == (64, 10, 2) and y.shape == (64, 1)
+    assert x.dtype == np.float32 and y.dtype == np.float32
+    markers = x[..., 1]
+    np.testing.assert_array_equal(markers.sum(axis=1), 2.0)
+    assert (markers[:, :5].sum(axis=1) == 1).all() and (markers[:, 5:].sum(axis=1) == 1).all()
+    np.testing.assert_allclose(y[:, 0], (x[..., 0] * markers).sum(axis=1), rtol=1e-6)
+    assert ((x[..., 0] >= 0) & (x[..., 0] < 1)).all()
+
+
+def test_adding_problem_is_reproducible_and_trivial_baseline_is_one_sixth():
+    a = lib.adding_problem(5, 8, np.random.default_rng(3))
+    b = lib.adding_problem(5, 8, np.random.default_rng(3))
+    for u, v in zip(a, b, strict=True):
+        np.testing.assert_array_equal(u, v)
+    _, y = lib.adding_problem(20000, 30, np.random.default_rng(1))
+    assert abs(float(np.mean((y - 1.0) ** 2)) - 1 / 6) < 0.01
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"n": 0, "T": 5}, ValueError, "n to be an int >= 1"),
+    ({"n": 4, "T": 1}, ValueError, "T to be an int >= 2"),
+    ({"n": 4, "T": 5.0}, ValueError, "T to be an int"),
+    ({"n": 4, "T": 5, "dtype": np.int32}, TypeError, "float32 or float64"),
+])
+def test_adding_problem_rejects_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        lib.adding_problem(rng=np.random.default_rng(0), **kwargs)
+    with pytest.raises(TypeError, match="np.random.Generator"):
+        lib.adding_problem(4, 5, rng=0)
