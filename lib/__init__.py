@@ -19,7 +19,9 @@ from .data import Standardizer, adding_problem, one_hot, pad_sequences, sliding_
 from .dropout import Dropout
 from .layers import Dense, Sequential
 from .losses import binary_cross_entropy_with_logits, mse_loss, softmax_cross_entropy
-from .optim import SGD, Adam, AdamW, CosineAnnealingLR, ExponentialLR, LinearWarmup, RMSprop, StepLR
+from .optim import (
+    SGD, Adam, AdamW, CosineAnnealingLR, ExponentialLR, LinearLR, LinearWarmup, LRScheduler, Optimizer, RMSprop, StepLR,
+)
 from .training import EarlyStopping, History, TrainingDiverged, accuracy, evaluate, fit, minibatches
 from . import initializers
 
