@@ -54,3 +54,50 @@ def check_array(
     if finite and x.dtype.kind in "fc" and not np.isfinite(x).all():
         raise NonFiniteError(f"{name} got non-finite values (NaN or inf) in its input")
     return x
+
+
+def check_size(value, owner: str, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as an int if it is an integer (not a bool) ``>= minimum``, else raise ``ValueError``.
+
+    ``check_size(0, "Dense", "in_features")`` -> ``Dense expected in_features to be a positive int, got 0``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
+        want = {0: "a non-negative int", 1: "a positive int"}.get(minimum, f"an int >= {minimum}")
+        raise ValueError(f"{owner} expected {name} to be {want}, got {value!r}")
+    return int(value)
+
+
+def check_rng(rng, owner: str, optional: bool = True) -> np.random.Generator:
+    """Return ``rng`` (or ``np.random.default_rng(0)`` for ``None`` when optional); anything but a
+    ``np.random.Generator`` is a ``TypeError``."""
+    if rng is None and optional:
+        return np.random.default_rng(0)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{owner} expected rng to be an np.random.Generator (np.random.default_rng(seed)), "
+                        f"got {type(rng).__name__}")
+    return rng
+
+
+def check_grad(dout, owner: str, shape: tuple[int, ...], dtype: np.dtype | None = None) -> np.ndarray:
+    """Validate the gradient handed to ``owner`` (e.g. ``"Dense.backward"``): a finite numpy array of
+    exactly ``shape`` (and ``dtype`` if given) — never broadcast, never reshaped."""
+    if not isinstance(dout, np.ndarray):
+        raise TypeError(f"{owner} expected the gradient as a numpy array, got {type(dout).__name__}")
+    if dout.shape != tuple(shape):
+        raise ValueError(f"{owner} expected a gradient of shape {tuple(shape)} (like the forward output), "
+                         f"got {dout.shape}")
+    if dtype is not None and dout.dtype != np.dtype(dtype):
+        raise TypeError(f"{owner} expected a gradient of dtype {np.dtype(dtype)}, got {dout.dtype}")
+    if dout.dtype.kind not in "fc":
+        raise TypeError(f"{owner} expected a float gradient, got dtype {dout.dtype}")
+    if not np.isfinite(dout).all():
+        raise NonFiniteError(f"{owner} got non-finite values (NaN or inf) in its gradient")
+    return dout
+
+
+def check_nonempty(x: np.ndarray, owner: str, names: Sequence[str]) -> None:
+    """Raise ``ValueError`` if an axis of ``x`` has size 0, naming it: ``names`` labels x's axes."""
+    for axis_name, n in zip(names, x.shape, strict=False):
+        if n == 0:
+            raise ValueError(f"{owner} got an empty input: {axis_name} = 0 in shape {tuple(x.shape)} "
+                             f"(expected at least 1)")

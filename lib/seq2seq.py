@@ -64,12 +64,13 @@ class Seq2Seq(Module):
 
     # -- encoder ------------------------------------------------------------------------
     def encode(self, src: np.ndarray, src_lengths: np.ndarray | None = None):
-        """src (N, S) -> encoder outputs (N, S, H), final state (N, H), key mask (N, S) or None."""
+        """src (N, S) -> encoder outputs (N, S, H), final state (N, H), and the key padding mask
+        (N, S) bool, True at padded source positions (None without ``src_lengths``)."""
         emb = self.parts["src_embed"].forward(src)
         enc_out, h_n = self.parts["encoder"].forward(emb, lengths=src_lengths)
         mask = None
         if src_lengths is not None:
-            mask = np.arange(src.shape[1])[None, :] < np.asarray(src_lengths)[:, None]
+            mask = np.arange(src.shape[1])[None, :] >= np.asarray(src_lengths)[:, None]
         return enc_out, h_n[0], mask
 
     def _decode_step(self, token_emb, s, enc_out, keys_proj, h_enc, mask):
