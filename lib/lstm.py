@@ -18,7 +18,7 @@ import numpy as np
 
 from ._checks import check_array
 from .module import Module
-from .recurrent import RecurrentLayer
+from .recurrent import RecurrentLayer, check_rng, check_size
 
 
 def sigmoid_(a: np.ndarray) -> np.ndarray:
@@ -34,28 +34,47 @@ class LSTMCell(Module):
     """One LSTM step, to run by hand. Parameters as ``torch.nn.LSTMCell``.
 
     params: ``weight_ih`` (4H, D), ``weight_hh`` (4H, H), ``bias_ih`` (4H,), ``bias_hh`` (4H,)
-    forward: x (N, D), state (h, c) each (N, H) or None -> (h', c')
-    backward: dh (N, H), dc (N, H) or None -> (dx, (dh_prev, dc_prev)); fills ``grads``.
+    forward: x (N, D), state (h, c) each (N, H) or None (zeros) -> (h', c')
+    backward: dh (N, H), dc (N, H) or None -> (dx (N, D), (dh_prev, dc_prev) each (N, H)); fills ``grads``.
+    ``cache`` holds (x, h, c, i, f, g, o, tanh c') of the last forward, each (N, ·) (copies of the
+    caller's x, h and c); :attr:`gates` names the gate activations.
     """
 
     def __init__(self, input_size: int, hidden_size: int, dtype=np.float64,
                  rng: np.random.Generator | None = None) -> None:
         super().__init__(dtype)
-        self.input_size, self.hidden_size = input_size, hidden_size
-        rng = rng if rng is not None else np.random.default_rng(0)
-        bound, H = 1.0 / math.sqrt(hidden_size), hidden_size
-        for name, shape in (("weight_ih", (4 * H, input_size)), ("weight_hh", (4 * H, H)),
+        self.input_size = check_size(input_size, "input_size", "LSTMCell")
+        self.hidden_size = check_size(hidden_size, "hidden_size", "LSTMCell")
+        rng = check_rng(rng, "LSTMCell")
+        bound, H = 1.0 / math.sqrt(self.hidden_size), self.hidden_size
+        for name, shape in (("weight_ih", (4 * H, self.input_size)), ("weight_hh", (4 * H, H)),
                             ("bias_ih", (4 * H,)), ("bias_hh", (4 * H,))):
             self.params[name] = rng.uniform(-bound, bound, size=shape).astype(self.dtype)
         self.zero_grad()
-        self.cache = None
+        self.cache: tuple | None = None
+
+    @property
+    def gates(self) -> dict[str, np.ndarray]:
+        """The gate activations of the last forward: ``{"i", "f", "g", "o"}``, each (N, H) (read-only views)."""
+        if self.cache is None:
+            raise RuntimeError("LSTMCell.gates read before forward")
+        out = {}
+        for k, a in zip("ifgo", self.cache[3:7], strict=True):
+            view = a.view()
+            view.flags.writeable = False
+            out[k] = view
+        return out
 
     def forward(self, x: np.ndarray, state: tuple[np.ndarray, np.ndarray] | None = None):
-        N, H = x.shape[0] if isinstance(x, np.ndarray) else 0, self.hidden_size
+        """x: (N, D), state: (h, c) each (N, H), or None -> (h', c') each (N, H)."""
         check_array(x, "LSTMCell", shape=("batch", self.input_size), dtype=self.dtype)
+        N, H = x.shape[0], self.hidden_size
         if state is None:
             h, c = np.zeros((N, H), self.dtype), np.zeros((N, H), self.dtype)
         else:
+            if not (isinstance(state, (tuple, list)) and len(state) == 2):
+                raise TypeError(f"LSTMCell expected state as a pair (h, c), each of shape {(N, H)}, "
+                                f"got {type(state).__name__}")
             h, c = state
             check_array(h, "LSTMCell state h", shape=(N, H), dtype=self.dtype)
             check_array(c, "LSTMCell state c", shape=(N, H), dtype=self.dtype)
@@ -68,11 +87,17 @@ class LSTMCell(Module):
         c_next = f * c + i * g
         tanh_c = np.tanh(c_next)
         h_next = o * tanh_c
-        self.cache = (x, h, c, i, f, g, o, tanh_c)
+        self.cache = (x.copy(), h.copy(), c.copy(), i, f, g, o, tanh_c)
         return h_next, c_next
 
     def backward(self, dh: np.ndarray, dc: np.ndarray | None = None):
+        """dh: (N, H) = ∂L/∂h', dc: (N, H) = ∂L/∂c' or None -> (dx (N, D), (dh_prev, dc_prev))."""
+        if self.cache is None:
+            raise RuntimeError("LSTMCell.backward called before forward")
         x, h, c, i, f, g, o, tanh_c = self.cache
+        check_array(dh, "LSTMCell.backward dh", shape=h.shape, dtype=self.dtype)
+        if dc is not None:
+            check_array(dc, "LSTMCell.backward dc", shape=h.shape, dtype=self.dtype)
         dc = (np.zeros_like(c) if dc is None else dc) + dh * o * (1 - tanh_c**2)
         da = np.concatenate([dc * g * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - g**2),
                              dh * tanh_c * o * (1 - o)], axis=1)
@@ -82,6 +107,9 @@ class LSTMCell(Module):
         self.grads["bias_ih"] = da.sum(axis=0)
         self.grads["bias_hh"] = da.sum(axis=0)
         return da @ p["weight_ih"], (da @ p["weight_hh"], dc * f)
+
+    def __repr__(self) -> str:
+        return f"LSTMCell({self.input_size}, {self.hidden_size}, dtype={self.dtype})"
 
 
 class LSTM(RecurrentLayer):
@@ -104,7 +132,7 @@ class LSTM(RecurrentLayer):
     def _gate_rows(self) -> np.ndarray:
         return self._perm(self.hidden_size)
 
-    def _scan(self, xw, W_hh, b_hh, h0, c0, mask, reverse):
+    def _scan(self, xw, W_hh, b_hh, h0, c0, mask, reverse, h_mask):
         T, N, G = xw.shape
         H = G // 4
         perm = self._perm(H)  # xw arrives in the internal order already (see _gate_rows)
@@ -123,7 +151,7 @@ class LSTM(RecurrentLayer):
         h, c = h0, c0
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
             a = gates[t]
-            np.matmul(h, W_half, out=a)
+            np.matmul(h if h_mask is None else h * h_mask, W_half, out=a)
             a += xw[t]
             np.tanh(a, out=a)                      # o, i, f (at half their pre-activation) and g
             sig = a[:, :3 * H]
@@ -145,10 +173,10 @@ class LSTM(RecurrentLayer):
                 h_t *= m
                 h_t += h
             h, c = h_t, c_t
-        return hs, h, c, (gates, cs, tcs, hs, h0, c0, W_T)
+        return hs, h, c, (gates, cs, tcs, hs, h0, c0, W_T, h_mask)
 
-    def _scan_backward(self, cache, dout, dhT, dcT, mask, reverse, W_hh):
-        gates, cs, tcs, hs, h0, c0, W_T = cache
+    def _scan_backward(self, cache, dout, dhT, dcT, mask, reverse):
+        gates, cs, tcs, hs, h0, c0, W_T, h_mask = cache
         T, N, G = gates.shape
         H = G // 4
         g4 = gates.reshape(T, N, 4, H)
@@ -195,11 +223,15 @@ class LSTM(RecurrentLayer):
             np.multiply(K[t, :, 1:], dc[:, None, :], out=dG[:, 1:])
             dc_next = dc * F[t]
             dh_next = dG.reshape(N, G) @ W
+            if h_mask is not None:
+                dh_next *= h_mask
             if mask is not None:
                 dh_next += dh * (1 - mask[t])
         inv = np.argsort(self._perm(H))
         dgates = dgates.reshape(T, N, G)  # internal order, as xw was
         flat = dgates.reshape(-1, G)
+        if h_mask is not None:
+            h_prev *= h_mask
         dW_hh = (flat.T @ h_prev.reshape(-1, H))[inv]
         db_hh = flat.sum(axis=0)[inv]
         norms = None if record is None else np.sqrt((record**2).sum(axis=(1, 2)))

@@ -1,6 +1,6 @@
 """What every multi-step recurrent layer shares: parameters keyed like PyTorch,
 stacking, both directions, initial and final states, masks for padded batches,
-variational dropout between layers, and the recording hooks the book plots.
+three kinds of dropout, and the recording hooks the book plots.
 
 A concrete layer (:class:`lib.RNN`, :class:`lib.LSTM`, :class:`lib.GRU`) only says
 how one direction scans over time: ``_scan`` (forward) and ``_scan_backward``.
@@ -11,11 +11,23 @@ x: (batch, time, input_size) — batch first.
 outputs: (batch, time, directions·hidden_size).
 state: (num_layers·directions, batch, hidden_size), ordered like PyTorch's ``h_n``:
 layer 0 forward, layer 0 reverse, layer 1 forward, … For the LSTM it is a pair (h, c).
+
+Dropout
+-------
+``dropout=p`` means what it means in ``torch.nn.LSTM``: standard dropout with a fresh
+mask for every sequence, step and unit, on the outputs of every layer except the last
+(so it needs ``num_layers > 1``). ``input_dropout`` and ``recurrent_dropout`` are the
+variational dropout of Gal & Ghahramani (2016): one mask per sequence, the same at every
+step, on each layer's input x_t and on the state h_{t−1} that enters the recurrent
+weights. All masks are drawn in training mode only and scaled by 1/(1−p) (inverted
+dropout); :attr:`RecurrentLayer.dropout_masks` returns the masks of the last forward pass.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -23,22 +35,69 @@ from ._checks import check_array
 from .module import Module
 
 
+def check_rng(rng, name: str) -> np.random.Generator:
+    """``rng`` if it is a Generator, ``np.random.default_rng(0)`` if None, else a clear TypeError."""
+    if rng is None:
+        return np.random.default_rng(0)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{name} expected rng to be an np.random.Generator (np.random.default_rng(seed)), "
+                        f"got {type(rng).__name__}")
+    return rng
+
+
+def check_size(value, what: str, name: str) -> int:
+    """A positive int (not a bool), else ValueError naming the argument."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} expected {what} to be a positive int, got {value!r}")
+    return int(value)
+
+
+def check_rate(value, what: str, name: str) -> float:
+    """A dropout probability: a real number with 0 <= p < 1."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} expected {what} to be a float in [0, 1), got {type(value).__name__}")
+    if not 0.0 <= value < 1.0:  # also False for NaN
+        raise ValueError(f"{name} expected 0 <= {what} < 1, got {value}")
+    return float(value)
+
+
+def _check_grad(d, what: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """A gradient array: exactly ``shape`` and ``dtype``, finite (check_array with a fixed shape)."""
+    return check_array(d, what, shape=shape, dtype=dtype)
+
+
 class RecurrentLayer(Module):
     """Base class of RNN, LSTM and GRU (see the module docstring for shapes).
 
     Parameters
     ----------
-    input_size, hidden_size : feature sizes.
+    input_size, hidden_size : feature sizes (positive ints).
     num_layers : stacked layers; layer l+1 reads layer l's outputs.
     bidirectional : also run each layer from the last step to the first and
         concatenate both directions' outputs.
-    dropout : variational dropout (Gal & Ghahramani 2016) on the inputs of layers
-        1 … num_layers−1 in training mode: one mask per sequence, the same at every step.
+    dropout : as in ``torch.nn.LSTM``: in training mode, standard dropout on the outputs of
+        every layer except the last, a fresh mask at every step (shape (N, T, directions·H)
+        per layer). It does not touch the returned final states.
     dtype : float32 or float64; inputs and states must match.
     rng : Generator for the initial weights and the dropout masks
         (default ``np.random.default_rng(0)``).
     record : keep per-step hidden states, gate activations and ‖∂L/∂h_t‖ in
         :attr:`history` (for the book's figures; costs memory).
+    input_dropout : variational dropout on each layer's input (Gal & Ghahramani 2016's
+        mask z_x; Keras' ``dropout``): in training mode one mask per sequence, shape
+        (N, input features of the layer), the same at every step, for every (layer, direction).
+        A float applies to every layer; a sequence of ``num_layers`` floats gives one rate per
+        layer (``(0.0, 0.5)``: only the second layer's input).
+    recurrent_dropout : variational dropout on the state entering the recurrent weights
+        (Gal & Ghahramani's z_h; Keras' ``recurrent_dropout``): one mask (N, H) per sequence
+        and (layer, direction), the same at every step, multiplying h_{t−1} inside W_hh·h_{t−1}
+        only. In the LSTM the cell path c_{t−1} → c_t is not masked; in the GRU the masked
+        state enters all three W_hh·h terms (r, z and the candidate's W_hn·h), while the
+        interpolation h_t = (1−z)⊙n + z⊙h_{t−1} uses h_{t−1} unmasked. A float or one rate per layer.
+
+    The masks are drawn from ``rng`` in this order: for each layer, first its ``dropout`` mask on
+    the previous layer's outputs (layers ≥ 1), then for each direction its input mask and its
+    recurrent mask (only for non-zero rates). Every mask takes the values 0 and 1/(1−p).
 
     Attributes
     ----------
@@ -57,39 +116,60 @@ class RecurrentLayer(Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False,
                  dropout: float = 0.0, dtype=np.float64, rng: np.random.Generator | None = None,
-                 record: bool = False) -> None:
+                 record: bool = False, *, input_dropout: float | Sequence[float] = 0.0,
+                 recurrent_dropout: float | Sequence[float] = 0.0) -> None:
+        name = type(self).__name__
         super().__init__(dtype)
-        for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{type(self).__name__} expected {name} to be a positive int, got {value!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"{type(self).__name__} expected 0 <= dropout < 1, got {dropout}")
-        self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
+        self.input_size = check_size(input_size, "input_size", name)
+        self.hidden_size = check_size(hidden_size, "hidden_size", name)
+        self.num_layers = check_size(num_layers, "num_layers", name)
+        for what, value in (("bidirectional", bidirectional), ("record", record)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{name} expected {what} to be a bool, got {value!r}")
         self.bidirectional = bool(bidirectional)
         self.num_directions = 2 if bidirectional else 1
-        self.dropout = float(dropout)
-        self.rng = rng if rng is not None else np.random.default_rng(0)
-        self.record = record
+        self.dropout = check_rate(dropout, "dropout", name)
+        if self.dropout > 0 and self.num_layers == 1:
+            warnings.warn(f"{name}: dropout applies to the outputs of all layers but the last (as in PyTorch), "
+                          f"so with num_layers=1 it does nothing; for variational dropout use input_dropout= "
+                          f"or recurrent_dropout=", UserWarning, stacklevel=2)
+        self.input_dropout = self._per_layer(input_dropout, "input_dropout")
+        self.recurrent_dropout = self._per_layer(recurrent_dropout, "recurrent_dropout")
+        self.rng = check_rng(rng, name)
+        self.record = bool(record)
         self.history: dict = {}
         G, H = len(self.gate_names), self.hidden_size
         bound = 1.0 / math.sqrt(H)
         for layer in range(self.num_layers):
             in_size = self.input_size if layer == 0 else H * self.num_directions
             for sfx in self._suffixes(layer):
-                for name, shape in (("weight_ih", (G * H, in_size)), ("weight_hh", (G * H, H)),
-                                    ("bias_ih", (G * H,)), ("bias_hh", (G * H,))):
-                    self.params[name + sfx] = self.rng.uniform(-bound, bound, size=shape).astype(self.dtype)
+                for pname, shape in (("weight_ih", (G * H, in_size)), ("weight_hh", (G * H, H)),
+                                     ("bias_ih", (G * H,)), ("bias_hh", (G * H,))):
+                    self.params[pname + sfx] = self.rng.uniform(-bound, bound, size=shape).astype(self.dtype)
         self.zero_grad()
         self._cache: list | None = None
+        self._masks: dict[str, dict[str, np.ndarray]] = {"output": {}, "input": {}, "recurrent": {}}
         self._buffers: dict[tuple, np.ndarray] = {}  # work arrays reused across calls (see _buffer)
         self._slot = 0  # the (layer, direction) whose scan is running
 
     # -- helpers ---------------------------------------------------------------------
+    def _per_layer(self, value, what: str) -> tuple[float, ...]:
+        """One dropout rate per layer from a float or a sequence of ``num_layers`` floats."""
+        name = type(self).__name__
+        if isinstance(value, (list, tuple, np.ndarray)):
+            if len(value) != self.num_layers:
+                raise ValueError(f"{name} expected {what} as one float or {self.num_layers} floats "
+                                 f"(one per layer), got {len(value)}")
+            return tuple(check_rate(v, what, name) for v in value)
+        return (check_rate(value, what, name),) * self.num_layers
+
     def _suffixes(self, layer: int) -> list[str]:
         return [f"_l{layer}"] + ([f"_l{layer}_reverse"] if self.bidirectional else [])
 
     def _check_state(self, state, batch: int):
-        """Return a list of (h0, c0) per (layer, direction), zeros where no state is given."""
+        """Return a list of (h0, c0) per (layer, direction), zeros where no state is given.
+
+        The arrays are copies: the caller may reuse its state arrays before ``backward``."""
         L, H = self.num_layers * self.num_directions, self.hidden_size
         want = (L, batch, H)
         name = type(self).__name__
@@ -97,94 +177,162 @@ class RecurrentLayer(Module):
             zeros = np.zeros(want, dtype=self.dtype)
             return [(zeros[k], zeros[k] if self.has_cell else None) for k in range(L)]
         if self.has_cell:
-            if not (isinstance(state, tuple) and len(state) == 2):
-                raise TypeError(f"{name} expected state as a pair (h, c), each of shape {want}")
+            if not (isinstance(state, (tuple, list)) and len(state) == 2):
+                got = f"a {type(state).__name__} of length {len(state)}" if isinstance(state, (tuple, list)) \
+                    else type(state).__name__
+                raise TypeError(f"{name} expected state as a pair (h_0, c_0), each of shape {want}, got {got}")
             h0, c0 = state
-            check_array(h0, f"{name} state h", shape=want, dtype=self.dtype)
-            check_array(c0, f"{name} state c", shape=want, dtype=self.dtype)
+            check_array(h0, f"{name} state h_0", shape=want, dtype=self.dtype)
+            check_array(c0, f"{name} state c_0", shape=want, dtype=self.dtype)
+            h0, c0 = h0.copy(), c0.copy()
             return [(h0[k], c0[k]) for k in range(L)]
-        check_array(state, f"{name} state", shape=want, dtype=self.dtype)
+        if isinstance(state, (tuple, list)):
+            raise TypeError(f"{name} expected state as one array h_0 of shape {want}, got a {type(state).__name__}")
+        check_array(state, f"{name} state h_0", shape=want, dtype=self.dtype)
+        state = state.copy()
         return [(state[k], None) for k in range(L)]
 
     def _mask(self, lengths, batch: int, steps: int) -> np.ndarray | None:
         """(time, batch, 1) float mask, 1 at real steps, from per-sequence lengths."""
         if lengths is None:
             return None
+        name = type(self).__name__
+        if not isinstance(lengths, (np.ndarray, list, tuple)):
+            raise TypeError(f"{name} expected lengths as an array or list of {batch} ints, "
+                            f"got {type(lengths).__name__}")
         lengths = np.asarray(lengths)
-        if lengths.shape != (batch,) or lengths.dtype.kind not in "iu":
-            raise ValueError(f"{type(self).__name__} expected lengths as {batch} integers, got {lengths!r}")
+        if lengths.dtype.kind not in "iu":
+            raise TypeError(f"{name} expected lengths as integers, got dtype {lengths.dtype}")
+        if batch == 0:
+            raise ValueError(f"{name} got lengths with an empty batch (0 sequences); pass lengths=None")
+        if lengths.shape != (batch,):
+            raise ValueError(f"{name} expected lengths of shape ({batch},), one per sequence, got {lengths.shape}")
         if lengths.min() < 1 or lengths.max() > steps:
-            raise ValueError(f"{type(self).__name__} expected lengths in [1, {steps}], got {lengths}")
+            raise ValueError(f"{name} expected lengths in [1, {steps}], got {lengths}")
         return (np.arange(steps)[:, None] < lengths[None, :]).astype(self.dtype)[:, :, None]
+
+    def _draw_mask(self, shape: tuple[int, ...], p: float) -> np.ndarray:
+        """An inverted-dropout mask of ``shape``: 0 with probability p, else 1/(1−p), in the layer's dtype."""
+        keep = self.rng.random(shape) >= p
+        return (keep / (1.0 - p)).astype(self.dtype)
+
+    @property
+    def dropout_masks(self) -> dict[str, dict[str, np.ndarray]]:
+        """The dropout masks of the last forward pass (read-only arrays; empty dicts in eval mode).
+
+        ``{"output": {"l0": (N, T, directions·H), …}`` — ``dropout``'s masks on the outputs of
+        layers 0 … L−2; ``"input": {"l0": (N, input features), "l0_reverse": …, …}`` —
+        ``input_dropout``'s per-sequence masks; ``"recurrent": {"l0": (N, H), …}`` —
+        ``recurrent_dropout``'s per-sequence masks on h_{t−1}}``. Keys are the (layer, direction)
+        names of :attr:`history`; a kind with rate 0 has no entries. Values are 0 or 1/(1−p).
+        """
+        return {kind: dict(masks) for kind, masks in self._masks.items()}
+
+    @staticmethod
+    def _frozen(a: np.ndarray) -> np.ndarray:
+        a.flags.writeable = False
+        return a
 
     # -- forward / backward ---------------------------------------------------------------
     def forward(self, x: np.ndarray, state=None, lengths: np.ndarray | None = None):
         """Run the whole sequence.
 
-        x: (batch, time, input_size); state: see the class docstring (zeros if None);
-        lengths: optional (batch,) ints — sequences are padded at the end, padded steps
-        leave the state unchanged and output zeros (like PyTorch's packed sequences).
-        Returns ``(outputs, state)``.
+        x: (batch, time, input_size), time ≥ 1; state: see the class docstring (zeros if None);
+        lengths: optional (batch,) ints in [1, time] — sequences are padded at the end, padded
+        steps leave the state unchanged and output zeros (like PyTorch's packed sequences).
+        Returns ``(outputs, state)``: outputs (batch, time, directions·hidden_size), and the final
+        state shaped like ``state``. Nothing returned shares memory with the layer, and the layer
+        keeps copies of x and the state, so the caller may reuse its arrays before ``backward``.
         """
         name = type(self).__name__
         check_array(x, name, shape=("batch", "time", self.input_size), dtype=self.dtype)
         N, T, _ = x.shape
+        if T == 0:
+            raise ValueError(f"{name} expected at least one time step, got x of shape {x.shape}")
         init = self._check_state(state, N)
         mask = self._mask(lengths, N, T)
-        layer_in = np.ascontiguousarray(x.transpose(1, 0, 2))  # time-major (T, N, D)
+        layer_in = x.transpose(1, 0, 2).copy()  # time-major (T, N, D), the layer's own copy
         caches, h_n, c_n = [], [], []
         if self.record:
             self.history = {"h": [], "gates": [], "grad_h_norm": [], "names": []}
+        train = self.training
+        masks: dict[str, dict[str, np.ndarray]] = {"output": {}, "input": {}, "recurrent": {}}
         for layer in range(self.num_layers):
             drop = None
-            if layer > 0 and self.training and self.dropout > 0:
-                keep = self.rng.random((N, layer_in.shape[2])) >= self.dropout
-                drop = (keep / (1.0 - self.dropout)).astype(self.dtype)
+            if layer > 0 and train and self.dropout > 0:  # PyTorch's dropout on the previous layer's outputs
+                drop = self._draw_mask((N, T, layer_in.shape[2]), self.dropout).transpose(1, 0, 2)
+                masks["output"][f"l{layer - 1}"] = self._frozen(drop.transpose(1, 0, 2))
                 layer_in = layer_in * drop
             outs, dir_caches = [], []
+            p_in, p_rec = self.input_dropout[layer], self.recurrent_dropout[layer]
             for d, sfx in enumerate(self._suffixes(layer)):
                 k = self._slot = layer * self.num_directions + d
+                x_mask = h_mask = None
+                u = layer_in
+                if train and p_in > 0:
+                    x_mask = masks["input"][sfx[1:]] = self._frozen(self._draw_mask((N, layer_in.shape[2]), p_in))
+                    u = layer_in * x_mask
+                if train and p_rec > 0:
+                    h_mask = masks["recurrent"][sfx[1:]] = self._frozen(self._draw_mask((N, self.hidden_size), p_rec))
                 W_ih, b_ih = self._input_weights(sfx)
-                xw = layer_in @ W_ih.T
+                xw = u @ W_ih.T
                 xw += b_ih
                 states, hT, cT, cache = self._scan(xw, self.params["weight_hh" + sfx],
                                                    self.params["bias_hh" + sfx], init[k][0], init[k][1],
-                                                   mask, reverse=d == 1)
+                                                   mask, d == 1, h_mask)
                 out = states if mask is None else states * mask  # padded steps output zeros
                 outs.append(out)
                 h_n.append(hT)
                 c_n.append(cT)
-                dir_caches.append(cache)
+                dir_caches.append((u, x_mask, W_ih, cache))
                 if self.record:
                     self.history["names"].append(sfx[1:])
                     self.history["h"].append(out.transpose(1, 0, 2).copy())
                     self.history["gates"].append(self._gates_for_history(cache))
-            caches.append((layer_in, drop, dir_caches))
+            caches.append((drop, dir_caches))
             layer_in = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)
         self._cache = [caches, mask, N, T]
+        self._masks = masks
         outputs = layer_in.transpose(1, 0, 2).copy()  # a copy: the scan's arrays are reused next call
         h_n = np.stack(h_n)
         return outputs, ((h_n, np.stack(c_n)) if self.has_cell else h_n)
 
-    def backward(self, doutputs: np.ndarray, dstate=None) -> np.ndarray:
-        """doutputs: (batch, time, directions·hidden); dstate: gradient of the loss with respect
-        to the final state (like the returned state), or None. Returns dx (batch, time, input_size)
-        and fills ``grads``. Needs the forward pass just before."""
-        if self._cache is None:
-            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
-        caches, mask, N, T = self._cache
+    def _check_dstate(self, dstate, N: int):
+        """(dh_n, dc_n) from ``backward``'s dstate: arrays of shape (L, N, H) or None."""
         name = type(self).__name__
+        want = (self.num_layers * self.num_directions, N, self.hidden_size)
+        if dstate is None:
+            return None, None
+        if self.has_cell:
+            if not (isinstance(dstate, (tuple, list)) and len(dstate) == 2):
+                got = f"a {type(dstate).__name__} of length {len(dstate)}" if isinstance(dstate, (tuple, list)) \
+                    else type(dstate).__name__
+                raise TypeError(f"{name}.backward expected dstate as a pair (dh_n, dc_n), each of shape {want} "
+                                f"or None, got {got}")
+            dh_n, dc_n = dstate
+            if dh_n is not None:
+                _check_grad(dh_n, f"{name}.backward dstate dh_n", want, self.dtype)
+            if dc_n is not None:
+                _check_grad(dc_n, f"{name}.backward dstate dc_n", want, self.dtype)
+            return dh_n, dc_n
+        if isinstance(dstate, (tuple, list)):
+            raise TypeError(f"{name}.backward expected dstate as one array dh_n of shape {want}, "
+                            f"got a {type(dstate).__name__}")
+        return _check_grad(dstate, f"{name}.backward dstate dh_n", want, self.dtype), None
+
+    def backward(self, doutputs: np.ndarray, dstate=None) -> np.ndarray:
+        """doutputs: (batch, time, directions·hidden), ∂L/∂outputs; dstate: ∂L/∂(final state), shaped
+        like the returned state (LSTM: a pair (dh_n, dc_n), either may be None), or None.
+        Returns dx (batch, time, input_size) and fills ``grads`` and :attr:`dstate`.
+        Needs the forward pass just before."""
+        name = type(self).__name__
+        if self._cache is None:
+            raise RuntimeError(f"{name}.backward called before forward")
+        caches, mask, N, T = self._cache
         HD = self.hidden_size * self.num_directions
-        check_array(doutputs, f"{name}.backward doutputs", shape=(N, T, HD), dtype=self.dtype)
+        _check_grad(doutputs, f"{name}.backward doutputs", (N, T, HD), self.dtype)
+        dh_n, dc_n = self._check_dstate(dstate, N)
         L = self.num_layers * self.num_directions
-        dh_n = dc_n = None
-        if dstate is not None:
-            if self.has_cell:
-                dh_n, dc_n = dstate
-                check_array(dc_n, f"{name}.backward dstate c", shape=(L, N, self.hidden_size), dtype=self.dtype)
-            else:
-                dh_n = dstate
-            check_array(dh_n, f"{name}.backward dstate", shape=(L, N, self.hidden_size), dtype=self.dtype)
         grad_norms = [None] * L
         dh0, dc0 = [None] * L, [None] * L
         dlayer = np.ascontiguousarray(doutputs.transpose(1, 0, 2))
@@ -192,27 +340,29 @@ class RecurrentLayer(Module):
             dlayer = dlayer * mask  # padded outputs are constant zeros
         H = self.hidden_size
         for layer in reversed(range(self.num_layers)):
-            layer_in, drop, dir_caches = caches[layer]
+            drop, dir_caches = caches[layer]
             dx_total = None
             for d, sfx in enumerate(self._suffixes(layer)):
                 k = self._slot = layer * self.num_directions + d
+                u, x_mask, W_ih, cache = dir_caches[d]
                 dout = dlayer[:, :, d * H:(d + 1) * H]
                 dxw, dW_hh, db_hh, dh0[k], dc0[k], grad_norms[k] = self._scan_backward(
-                    dir_caches[d], dout, None if dh_n is None else dh_n[k], None if dc_n is None else dc_n[k],
-                    mask, reverse=d == 1, W_hh=self.params["weight_hh" + sfx])
+                    cache, dout, None if dh_n is None else dh_n[k], None if dc_n is None else dc_n[k],
+                    mask, d == 1)
                 G = dxw.shape[2]
-                dW_ih = dxw.reshape(-1, G).T @ layer_in.reshape(-1, layer_in.shape[2])
+                dW_ih = dxw.reshape(-1, G).T @ u.reshape(-1, u.shape[2])
                 db_ih = dxw.sum(axis=(0, 1))
-                W_ih = self.params["weight_ih" + sfx]
                 order = self._gate_rows()
                 if order is not None:  # the scan's gate order back to PyTorch's
                     inverse = np.argsort(order)
-                    dW_ih, db_ih, W_ih = dW_ih[inverse], db_ih[inverse], W_ih[order]
+                    dW_ih, db_ih = dW_ih[inverse], db_ih[inverse]
                 self.grads["weight_ih" + sfx] = dW_ih
                 self.grads["bias_ih" + sfx] = db_ih
                 self.grads["weight_hh" + sfx] = dW_hh
                 self.grads["bias_hh" + sfx] = db_hh
                 dx = dxw @ W_ih
+                if x_mask is not None:
+                    dx *= x_mask
                 dx_total = dx if dx_total is None else dx_total + dx
             if drop is not None:
                 dx_total *= drop
@@ -252,21 +402,25 @@ class RecurrentLayer(Module):
         return None
 
     def _input_weights(self, sfx: str) -> tuple[np.ndarray, np.ndarray]:
-        """W_ih and b_ih with rows in the scan's gate order, so that x·W_ihᵀ needs no reordering."""
+        """Copies of W_ih and b_ih with rows in the scan's gate order, so that x·W_ihᵀ needs no reordering
+        (copies: backward uses the weights of the forward pass even if the caller updates ``params``)."""
         W_ih, b_ih = self.params["weight_ih" + sfx], self.params["bias_ih" + sfx]
         order = self._gate_rows()
-        return (W_ih, b_ih) if order is None else (W_ih[order], b_ih[order])
+        return (W_ih.copy(), b_ih.copy()) if order is None else (W_ih[order], b_ih[order])
 
     # -- to be provided by each layer ----------------------------------------------------
-    def _scan(self, xw, W_hh, b_hh, h0, c0, mask, reverse):  # pragma: no cover - abstract
+    def _scan(self, xw, W_hh, b_hh, h0, c0, mask, reverse, h_mask):  # pragma: no cover - abstract
         """Run one direction over time. xw: (T, N, G·H) = x W_ihᵀ + b_ih, gate blocks in the order of
-        ``_gate_rows`` (the scan may modify it);
-        returns (states (T, N, H), h_T, c_T or None, cache)."""
+        ``_gate_rows`` (the scan may modify it); W_hh (G·H, H), b_hh (G·H,) in PyTorch's order (the scan
+        must not keep references to them); h0, c0: (N, H) (c0 None without a cell); mask: (T, N, 1) or
+        None; h_mask: (N, H) recurrent dropout mask on h_{t−1} or None.
+        Returns (states (T, N, H), h_T, c_T or None, cache)."""
         raise NotImplementedError
 
-    def _scan_backward(self, cache, dout, dhT, dcT, mask, reverse, W_hh):  # pragma: no cover - abstract
-        """Return (dxw in the scan's gate order, dW_hh and db_hh in PyTorch's, dh0, dc0,
-        per-step ‖∂L/∂h_t‖ or None)."""
+    def _scan_backward(self, cache, dout, dhT, dcT, mask, reverse):  # pragma: no cover - abstract
+        """dout: (T, N, H), ∂L/∂h_t from the outputs; dhT, dcT: (N, H) or None.
+        Return (dxw (T, N, G·H) in the scan's gate order, dW_hh and db_hh in PyTorch's, dh0, dc0 or None,
+        per-step ‖∂L/∂h_t‖ (T,) or None)."""
         raise NotImplementedError
 
     def _gates_for_history(self, cache) -> dict[str, np.ndarray]:  # pragma: no cover - abstract

@@ -1,5 +1,5 @@
 """Recurrent layers beyond the PyTorch cross-checks: finite differences, float32, recording hooks,
-variational dropout, masks, and clear errors."""
+masks, and clear errors (dropout: test_recurrent_dropout.py; bad input and aliasing: test_recurrent_inputs.py)."""
 
 from __future__ import annotations
 
@@ -86,31 +86,6 @@ def test_lstm_gates_recorded_are_the_cells_gates():
         _, h, c, i, f, g, o, _ = cell.cache
         np.testing.assert_allclose(layer.history["gates"][0]["f"][:, t], f, rtol=1e-12)
         np.testing.assert_allclose(layer.history["gates"][0]["c"][:, t], state[1], rtol=1e-12)
-
-
-def test_variational_dropout_between_layers():
-    rng = np.random.default_rng(5)
-    layer = lib.GRU(3, 4, num_layers=2, dropout=0.5, rng=rng)
-    x = rng.standard_normal((2, 6, 3))
-    out_train, _ = layer.forward(x)
-    drop = layer._cache[0][1][1]
-    assert drop.shape == (2, 4)  # one mask per sequence, shared by every step
-    layer.eval()
-    out_eval1, _ = layer.forward(x)
-    out_eval2, _ = layer.forward(x)
-    np.testing.assert_array_equal(out_eval1, out_eval2)
-    assert not np.allclose(out_train, out_eval1)
-    layer.train()
-    rng_state = layer.rng.bit_generator.state
-    layer.forward(x)
-    g = rng.standard_normal((2, 6, 4))
-    dx = layer.backward(g)
-
-    def loss():  # the same dropout mask every time: rewind the layer's generator
-        layer.rng.bit_generator.state = rng_state
-        return float((layer.forward(x)[0] * g).sum())
-
-    assert lib.gradient_check(loss, {"x": x}, {"x": dx})["x"] < 1e-7
 
 
 def test_lengths_freeze_the_state_and_zero_the_output():
