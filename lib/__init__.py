@@ -15,7 +15,9 @@ from .activations import (
     ELU, GELU, Activation, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh,
     elu, gelu, get_activation, identity, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh,
 )
-from .data import Standardizer, adding_problem, one_hot, pad_sequences, sliding_windows, standardize, train_test_split
+from .data import (
+    Standardizer, adding_problem, delayed_echo, one_hot, pad_sequences, sliding_windows, standardize, train_test_split,
+)
 from .dropout import Dropout
 from .layers import Dense, Sequential
 from .losses import binary_cross_entropy_with_logits, mse_loss, softmax_cross_entropy
@@ -32,6 +34,7 @@ from .attention import (
 from .clipping import clip_grad_norm, clip_grad_value
 from .embedding import Embedding
 from .gru import GRU, GRUCell
+from .last_step import LastStep
 from .lstm import LSTM, LSTMCell
 from .recurrent import RecurrentLayer
 from .rnn import RNN, RNNCell

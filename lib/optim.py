@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ._checks import check_size
+from ._checks import check_number, check_size
 
 
 class Optimizer:
@@ -46,7 +46,7 @@ class Optimizer:
 
     def _check_hyper(self, **values: float) -> None:
         for name, value in values.items():
-            _check_number(type(self).__name__, name, value, low=0.0)
+            check_number(type(self).__name__, name, value, low=0.0)
 
     def parameters(self) -> list[tuple[tuple[int, str], np.ndarray, np.ndarray]]:
         """(key, param, grad) for every parameter of every module, all checked before any is used:
@@ -253,26 +253,12 @@ class LRScheduler:
         return self.last_lr
 
 
-def _check_number(owner: str, name: str, value, low: float | None = None, high: float | None = None,
-                  low_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{owner} expected {name} to be a number, got {type(value).__name__}")
-    value = float(value)
-    ok = math.isfinite(value) and (low is None or (value > low if low_open else value >= low)) and (
-        high is None or value <= high)
-    if not ok:
-        interval = f"{'(' if low_open else '['}{'-inf' if low is None else low}, {'inf' if high is None else high}"
-        interval += "]" if high is not None else ")"
-        raise ValueError(f"{owner} expected {name} in {interval}, got {value}")
-    return value
-
-
 class StepLR(LRScheduler):
     """Multiply the lr by ``gamma`` every ``step_size`` epochs; alone: ``η_e = η₀ · γ^⌊e / step_size⌋``."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         self.step_size = check_size(step_size, "StepLR", "step_size")
-        self.gamma = _check_number("StepLR", "gamma", gamma, low=0.0)
+        self.gamma = check_number("StepLR", "gamma", gamma, low=0.0)
         super().__init__(optimizer)
 
     def _next(self, lr: float) -> float:
@@ -286,7 +272,7 @@ class ExponentialLR(LRScheduler):
     """Multiply the lr by ``gamma`` every epoch; alone: ``η_e = η₀ · γ^e``."""
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
-        self.gamma = _check_number("ExponentialLR", "gamma", gamma, low=0.0)
+        self.gamma = check_number("ExponentialLR", "gamma", gamma, low=0.0)
         super().__init__(optimizer)
 
     def _next(self, lr: float) -> float:
@@ -305,7 +291,7 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
         self.T_max = check_size(T_max, "CosineAnnealingLR", "T_max")
-        self.eta_min = _check_number("CosineAnnealingLR", "eta_min", eta_min, low=0.0)
+        self.eta_min = check_number("CosineAnnealingLR", "eta_min", eta_min, low=0.0)
         super().__init__(optimizer)
 
     def _next(self, lr: float) -> float:
@@ -330,8 +316,8 @@ class LinearLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5) -> None:
         name = type(self).__name__
-        self.start_factor = _check_number(name, "start_factor", start_factor, low=0.0, high=1.0, low_open=True)
-        self.end_factor = _check_number(name, "end_factor", end_factor, low=0.0, high=1.0)
+        self.start_factor = check_number(name, "start_factor", start_factor, low=0.0, high=1.0, low_open=True)
+        self.end_factor = check_number(name, "end_factor", end_factor, low=0.0, high=1.0)
         self.total_iters = check_size(total_iters, name, "total_iters", minimum=0)
         super().__init__(optimizer)
 
