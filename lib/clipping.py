@@ -37,7 +37,11 @@ def clip_grad_norm(modules, max_norm: float, norm_type: float = 2.0, error_if_no
     Returns the norm before clipping. ``modules``: a Module, a dict of gradients, or a list of them.
     """
     grads = _grad_arrays(modules)
-    max_norm = check_number("clip_grad_norm", "max_norm", max_norm, low=0.0)
+    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float, np.integer, np.floating)):
+        raise TypeError(f"clip_grad_norm expected max_norm to be a number, got {type(max_norm).__name__}")
+    if not max_norm >= 0:  # inf is allowed: measure the norm, never clip
+        raise ValueError(f"clip_grad_norm expected max_norm >= 0 (inf: no clipping), got {max_norm}")
+    max_norm = float(max_norm)
     if norm_type != np.inf:
         norm_type = check_number("clip_grad_norm", "norm_type", norm_type, low=0.0, low_open=True)
     if not grads:

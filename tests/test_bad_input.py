@@ -169,7 +169,9 @@ CASES = [
     ("clip_grad_norm of a string", lambda: lib.clip_grad_norm(["nope"], 1.0), TypeError,
      "clipping expected modules or dicts of gradients, got str"),
     ("clip_grad_norm negative max_norm", lambda: lib.clip_grad_norm({"w": np.ones(2)}, -1.0), ValueError,
-     r"clip_grad_norm expected max_norm in \[0.0, inf\), got -1.0"),
+     r"clip_grad_norm expected max_norm >= 0 \(inf: no clipping\), got -1.0"),
+    ("clip_grad_norm NaN max_norm", lambda: lib.clip_grad_norm({"w": np.ones(2)}, float("nan")), ValueError,
+     r"clip_grad_norm expected max_norm >= 0 \(inf: no clipping\), got nan"),
     ("clip_grad_norm norm_type 0", lambda: lib.clip_grad_norm({"w": np.ones(2)}, 1.0, norm_type=0), ValueError,
      r"clip_grad_norm expected norm_type in \(0.0, inf\), got 0.0"),
     ("clip_grad_norm of int gradients", lambda: lib.clip_grad_norm({"w": np.ones(2, int)}, 1.0), TypeError,
@@ -365,6 +367,8 @@ def test_clip_grad_norm_edge_cases_match_torch():
         ttotal = float(torch.nn.utils.clip_grad_norm_([p], 1.0))
         assert total == ttotal or (np.isnan(total) and np.isnan(ttotal))
         np.testing.assert_array_equal(grads["w"], p.grad.numpy())  # inf: [0, nan, 0]; nan: all nan
+    grads = {"w": np.array([3.0, 4.0])}
+    assert lib.clip_grad_norm(grads, np.inf) == 5.0 and (grads["w"] == [3.0, 4.0]).all()  # measure only
     empty = {"w": np.zeros(0), "b": np.array([3.0, -4.0])}
     assert lib.clip_grad_norm(empty, 1.0, norm_type=np.inf) == 4.0
 
