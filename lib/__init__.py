@@ -43,5 +43,6 @@ from .tbptt import truncated_bptt
 
 # --- visualisation -------------------------------------------------------------
 from .viz import Interactive, interactive
+from .diagrams import draw_gru_cell, draw_io_patterns, draw_lstm_cell, draw_seq2seq, draw_unrolled_rnn
 
 __all__ = [name for name in dir() if not name.startswith("_")]
