@@ -43,6 +43,8 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
         raise ValueError("numerical_gradient perturbs x in place, but x is read-only")
     eps = check_number("numerical_gradient", "eps", eps, low=0.0, low_open=True)
     grad = np.zeros_like(x)
+    if x.size == 0:
+        return grad
     it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
     for _ in it:
         i = it.multi_index

@@ -19,6 +19,8 @@ _GAINS = {"linear": 1.0, "identity": 1.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d"
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The gain PyTorch recommends for a nonlinearity (``torch.nn.init.calculate_gain``)."""
+    if not isinstance(nonlinearity, str):
+        raise TypeError(f"calculate_gain expected the nonlinearity's name (a str), got {type(nonlinearity).__name__}")
     if nonlinearity == "leaky_relu":
         slope = 0.01 if param is None else param
         return math.sqrt(2.0 / (1 + slope**2))

@@ -178,6 +178,9 @@ def _check_model(model, owner: str) -> None:
 
 def _loss(loss_fn: Callable, pred, y, owner: str) -> tuple[float, np.ndarray]:
     """Call ``loss_fn`` and check it returned ``(value, dpred)`` with dpred shaped like pred."""
+    if isinstance(pred, tuple):
+        raise TypeError(f"{owner} expected model.forward to return one array, got a tuple (a recurrent layer "
+                        "returns (outputs, state): wrap it, e.g. lib.Sequential(lib.LastStep(layer), lib.Dense(...)))")
     out = loss_fn(pred, y)
     if not (isinstance(out, tuple) and len(out) == 2):
         raise TypeError(f"{owner} expected loss_fn(pred, y) to return (value, dpred), got {type(out).__name__}")
@@ -205,6 +208,8 @@ def evaluate(model: Module, loss_fn: Callable, X: np.ndarray, y: np.ndarray, bat
     """
     _check_model(model, "evaluate")
     _check_data(X, y, "evaluate")
+    if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"evaluate expected batch_size to be an int >= 1, got {batch_size!r}")
     was_training = model.training
     model.eval()
     total = 0.0

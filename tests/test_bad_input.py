@@ -272,6 +272,8 @@ CASES = [
     ("kaiming mode", lambda: init.kaiming_uniform((2, 2), RNG(0), mode="fan_avg"), ValueError,
      "mode must be 'fan_in' or 'fan_out', got 'fan_avg'"),
     ("calculate_gain unknown", lambda: init.calculate_gain("swish"), ValueError, "unknown nonlinearity 'swish'"),
+    ("calculate_gain of an array", lambda: init.calculate_gain(np.zeros(2)), TypeError,
+     r"calculate_gain expected the nonlinearity's name \(a str\), got ndarray"),
     # --- perceptron --------------------------------------------------------------------------------
     ("Perceptron(0)", lambda: lib.Perceptron(0), ValueError, "Perceptron expected n_features to be a positive int"),
     ("Perceptron lr 0", lambda: lib.Perceptron(2, lr=0), ValueError, r"Perceptron expected lr in \(0.0, inf\)"),
@@ -318,6 +320,10 @@ CASES = [
 def test_bad_input_is_a_clear_error(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_numerical_gradient_of_an_empty_array_is_empty():
+    assert lib.numerical_gradient(lambda: 0.0, np.zeros((0, 3))).shape == (0, 3)
 
 
 def test_functions_promote_integers_like_torch():

@@ -244,6 +244,13 @@ def test_fit_bad_arguments_are_clear_errors():
         run(loss_fn=lambda p, t: (1.0, np.zeros(3)))
     with pytest.raises(ValueError, match="fit expected loss_fn to return a scalar loss"):
         run(loss_fn=lambda p, t: lib.mse_loss(p, t, reduction="none"))
+    with pytest.raises(TypeError, match=r"fit expected model.forward to return one array, got a tuple .*lib.LastStep"):
+        gru = lib.GRU(3, 2)
+        lib.fit(gru, lib.mse_loss, lib.SGD(gru, lr=0.1), X[:, None, :], y, epochs=1, batch_size=4, rng=rng)
+    with pytest.raises(ValueError, match="evaluate expected batch_size to be an int >= 1, got 0"):
+        lib.evaluate(model, lib.mse_loss, X, y, batch_size=0)
+    with pytest.raises(lib.TrainingDiverged, match="EarlyStopping got a non-finite loss"):
+        lib.EarlyStopping().update(float("nan"), 3, model)
     with pytest.raises(ValueError, match="evaluate expected at least one example"):
         lib.evaluate(model, lib.mse_loss, X[:0], y[:0])
     with pytest.raises(ValueError, match="EarlyStopping expected min_delta to be a finite number >= 0"):
