@@ -501,7 +501,9 @@ def draw_io_patterns(examples: Mapping[str, str] | None = None, *, patterns: Seq
         return "\n".join(textwrap.wrap(text, max(10, int(w * per_unit))))
 
     y_in, y_h, y_out = 0.0, 1.45, 2.9
-    meanings = {p: wrap(IO_PATTERNS[p][1], w, 6.0) for p, w in zip(patterns, widths, strict=True)}
+    # Subtitles wrap at a panel's width, but never wider than a three-column panel's: a long one over the
+    # wide encoder–decoder panel would otherwise run up to its neighbour's.
+    meanings = {p: wrap(IO_PATTERNS[p][1], min(w, 4.2), 6.0) for p, w in zip(patterns, widths, strict=True)}
     y_title = y_out + size / 2 + 0.35 + 0.42 * max(m.count("\n") + 1 for m in meanings.values())
     fig, ax, standalone = _canvas(ax, (-0.2, total + 0.2), (-3.0, y_title + 0.6))
 
