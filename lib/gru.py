@@ -221,14 +221,13 @@ class GRU(RecurrentLayer):
                 add(dnext, dh_rec, dnext)
             mul(hn, dhc, hn)                # ∂L/∂n_pre
         # gates holds [∂r_pre, ∂z_pre, ∂(W_hn h + b_hn)] = ∂L/∂(W_hh h + b_hh); hn_all holds ∂L/∂n_pre.
-        # Weight gradients as uᵀ·dG, transposed: the faster of the two BLAS orders here.
         dG = gates.reshape(T * N, G)
         hp = (h_prev if hm is None else hm).reshape(T * N, H)
         u2 = u.reshape(T * N, u.shape[2])
-        dW_hh = dot(hp.T, dG).T.copy()
+        dW_hh = dot(dG.T, hp)
         db_hh = dG.sum(axis=0)
         np.copyto(g3[:, :, 2], hn_all)  # now ∂L/∂(W_ih x + b_ih) = [∂r_pre, ∂z_pre, ∂n_pre]
-        dW_ih = dot(u2.T, dG).T.copy()
+        dW_ih = dot(dG.T, u2)
         db_ih = dG.sum(axis=0)
         dot(dG, Wi, du.reshape(T * N, u.shape[2]))
         norms = None if record is None else np.sqrt(np.einsum("tnh,tnh->t", record, record))
