@@ -295,7 +295,7 @@ class LSTM(RecurrentLayer):
             db += dG2.sum(axis=0)
             dot(dG2, Wi, du[start:end].reshape(n * N, D))
         inv = np.argsort(self._perm(H))
-        norms = None if record is None else np.sqrt(np.einsum("thn,thn->t", record, record))
+        norms = None if record is None else np.sqrt(np.einsum("tij,tij->t", record, record))
         return dW_ih[inv], db[inv], dW_hh[inv], db[inv], dh_rec.T.copy(), dc_next.T.copy(), norms
 
     def _gates_for_history(self, cache) -> dict[str, np.ndarray]:

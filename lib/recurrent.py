@@ -70,14 +70,15 @@ def _check_grad(d, what: str, shape: tuple[int, ...], dtype) -> np.ndarray:
 class WorkArrays:
     """A bounded pool of work arrays that the recurrent layers' passes borrow and give back.
 
-    On a machine where the first touch of fresh memory costs more than the arithmetic done in it (page
-    faults), allocating a pass's arrays anew each time is slow; keeping them inside every layer (as
-    PyTorch's caching allocator keeps its blocks) holds memory nobody uses between passes. This pool is
-    the middle way: the arrays a forward pass keeps for backward, and backward's scratch arrays, are
-    borrowed here and given back as soon as they are no longer needed (when backward has used them, or
-    when the next forward replaces an unused cache); the pool keeps at most ``limit`` bytes of idle
-    arrays for the next pass and lets the rest go. It holds nothing of any layer's results, belongs to
-    no layer, and is never pickled or copied with one. ``WORK_ARRAYS.limit = 0`` turns it off;
+    Where the first touch of fresh memory costs more than the arithmetic done in it (page faults: freed
+    multi-megabyte arrays go back to the operating system), allocating a pass's arrays anew each time is
+    slow; keeping them inside every layer holds memory nobody uses between passes, for as long as the
+    layer lives, in every copy of it. This pool is the middle way: the arrays a forward pass keeps for
+    backward, and backward's scratch arrays, are borrowed here and given back as soon as they are no
+    longer needed (when backward has used them, or when the next forward replaces an unused cache); the
+    pool keeps at most ``limit`` bytes of idle arrays for the next pass and lets the rest go. It holds
+    nothing of any layer's results, belongs to no layer, and is never pickled or copied with one.
+    ``WORK_ARRAYS.limit = 0`` turns it off;
     ``WORK_ARRAYS.clear()`` empties it.
     """
 
@@ -189,6 +190,13 @@ class RecurrentLayer(Module):
         norm over the batch and hidden units of ∂L/∂h_t — the total gradient reaching the
         hidden state at step t (from the output at t and from step t+1).
     dstate : after :meth:`backward`, ∂L/∂(initial state), shaped like the state.
+    dropout_masks : the dropout masks of the last forward pass (read only).
+
+    Memory: ``forward`` keeps what ``backward`` needs (its own copies of x, the initial state and the
+    weights, and per layer and direction the states and gates; see each layer); ``backward`` uses those
+    arrays as its work space and frees them, so a second ``backward`` needs a new ``forward`` (as in
+    PyTorch). Between passes the layer holds its parameters, gradients and settings only; pickling and
+    ``copy.deepcopy`` never carry the cache. Work arrays are recycled through :data:`WORK_ARRAYS`.
     """
 
     gate_names: tuple[str, ...] = ()
@@ -199,6 +207,8 @@ class RecurrentLayer(Module):
                  record: bool = False, *, input_dropout: float | Sequence[float] = 0.0,
                  recurrent_dropout: float | Sequence[float] = 0.0) -> None:
         name = type(self).__name__
+        if not self.gate_names:
+            raise TypeError(f"{name} is the abstract base of the recurrent layers: use lib.RNN, lib.LSTM or lib.GRU")
         super().__init__(dtype)
         self.input_size = check_size(input_size, "input_size", name)
         self.hidden_size = check_size(hidden_size, "hidden_size", name)
@@ -296,13 +306,18 @@ class RecurrentLayer(Module):
 
     @property
     def dropout_masks(self) -> dict[str, dict[str, np.ndarray]]:
-        """The dropout masks of the last forward pass (read-only arrays; empty dicts in eval mode).
+        """The dropout masks of the last forward pass: read-only arrays, values 0 or 1/(1−p).
 
-        ``{"output": {"l0": (N, T, directions·H), …}`` — ``dropout``'s masks on the outputs of
-        layers 0 … L−2; ``"input": {"l0": (N, input features), "l0_reverse": …, …}`` —
-        ``input_dropout``'s per-sequence masks; ``"recurrent": {"l0": (N, H), …}`` —
-        ``recurrent_dropout``'s per-sequence masks on h_{t−1}}``. Keys are the (layer, direction)
-        names of :attr:`history`; a kind with rate 0 has no entries. Values are 0 or 1/(1−p).
+        A dict of three dicts, keyed by the (layer, direction) names of :attr:`history`:
+
+        - ``"output"``: ``dropout``'s masks on the outputs of layers 0 … L−2, ``{"l0": (N, T, directions·H), …}``
+          (fresh at every step);
+        - ``"input"``: ``input_dropout``'s masks, ``{"l0": (N, input features of layer 0), "l0_reverse": …}``
+          (one per sequence, the same at every step);
+        - ``"recurrent"``: ``recurrent_dropout``'s masks on h_{t−1}, ``{"l0": (N, H), …}`` (one per sequence).
+
+        A kind with rate 0, and every kind in evaluation mode, has no entries. The masks stay until the next
+        forward pass (backward does not free them).
         """
         return {kind: dict(masks) for kind, masks in self._masks.items()}
 

@@ -96,16 +96,16 @@ class RNN(RecurrentLayer):
     def _scan(self, u, W_ih, b_ih, W_hh, b_hh, h0, c0, mask, reverse, h_mask, take):
         T, N, D = u.shape
         H, dt = self.hidden_size, self.dtype
-        Wi, Wh, WiT, WhT = take((H, D)), take((H, H)), take((D, H)), take((H, H))  # private copies for backward
+        Wi, Wh, W_ihT, W_hhT = take((H, D)), take((H, H)), take((D, H)), take((H, H))  # private copies for backward
         np.copyto(Wi, W_ih)
         np.copyto(Wh, W_hh)
-        np.copyto(WiT, W_ih.T)  # transposed and C-ordered: BLAS is faster so
-        np.copyto(WhT, W_hh.T)
+        np.copyto(W_ihT, W_ih.T)  # transposed and C-ordered: BLAS is faster so
+        np.copyto(W_hhT, W_hh.T)
         hs_ext = take((T + 1, N, H))  # the initial state next to the first step's (see LSTM._scan)
         hs = hs_ext[:T] if reverse else hs_ext[1:]
         k0 = T if reverse else 0
         hs_ext[k0] = h0
-        np.dot(u.reshape(T * N, D), WiT, hs.reshape(T * N, H))
+        np.dot(u.reshape(T * N, D), W_ihT, hs.reshape(T * N, H))
         hs += b_ih + b_hh
         hm = None if h_mask is None else take((T, N, H))
         tmp = np.empty((N, H), dt)
@@ -121,7 +121,7 @@ class RNN(RecurrentLayer):
             if Hm_ is not None:
                 h_in = Hm_[t]
                 mul(h, h_mask, h_in)
-            dot(h_in, WhT, tmp)
+            dot(h_in, W_hhT, tmp)
             h_t = Hs_[t]
             add(h_t, tmp, h_t)
             if act is not None:
