@@ -130,6 +130,7 @@ class LSTM(RecurrentLayer):
 
     gate_names = ("i", "f", "g", "o")
     has_cell = True
+    _feature_major = True
 
     @staticmethod
     def _perm(H: int) -> np.ndarray:
@@ -226,6 +227,7 @@ class LSTM(RecurrentLayer):
         Mc = None if mask is None else 1 - maskT
         if N != 1:  # batch-major copies of a chunk, for the weight gradients' matrix products
             DGs, HPs = take((C, N, G)), take((C, N, H))
+            Us = None if u.flags.c_contiguous else take((C, N, D))
         dh, dc, tmp = np.empty((H, N), dt), np.empty((H, N), dt), np.empty((H, N), dt)
         dh_rec = np.zeros((H, N), dt) if dhT is None else dhT.T.copy()  # ∂L/∂h_t from step t+1 (or h_T)
         dc_next = np.zeros((H, N), dt) if dcT is None else dcT.T.copy()
@@ -289,7 +291,12 @@ class LSTM(RecurrentLayer):
                 np.copyto(dG2, gates[start:end].transpose(0, 2, 1))
                 np.copyto(hp2, hp_all[start:end].transpose(0, 2, 1))
                 dG2, hp2 = dG2.reshape(n * N, G), hp2.reshape(n * N, H)
-            u2 = u[start:end].reshape(n * N, D)
+            if N == 1 or Us is None:
+                u2 = u[start:end].reshape(n * N, D)
+            else:
+                u2 = Us[:n]
+                np.copyto(u2, u[start:end])
+                u2 = u2.reshape(n * N, D)
             dW_hh += dot(dG2.T, hp2)
             dW_ih += dot(dG2.T, u2)
             db += dG2.sum(axis=0)

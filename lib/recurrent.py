@@ -201,6 +201,7 @@ class RecurrentLayer(Module):
 
     gate_names: tuple[str, ...] = ()
     has_cell = False
+    _feature_major = False  # the scan reads its input u (T, N, D) fastest from a (T, D, N) array
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False,
                  dropout: float = 0.0, dtype=np.float64, rng: np.random.Generator | None = None,
@@ -366,7 +367,12 @@ class RecurrentLayer(Module):
         def take(shape, layer):
             return WORK_ARRAYS.take(shape, dt, owners[layer])
 
-        layer_in = take((T, N, self.input_size), 0)
+        def take_input(shape, layer):  # (T, N, D), laid out as the scan reads it best
+            if self._feature_major:
+                return take((shape[0], shape[2], shape[1]), layer).transpose(0, 2, 1)
+            return take(shape, layer)
+
+        layer_in = take_input((T, N, self.input_size), 0)
         np.copyto(layer_in, x.transpose(1, 0, 2))  # time-major (T, N, D), the layer's own copy
         caches, h_n, c_n = [], [], []
         if self.record:
@@ -380,7 +386,7 @@ class RecurrentLayer(Module):
                 drop = self._draw_mask((N, T, HD), self.dropout)
                 masks["output"][f"l{layer - 1}"] = self._frozen(drop)
                 drop = drop.transpose(1, 0, 2)
-                layer_in = np.multiply(layer_in, drop, out=take(layer_in.shape, layer))
+                layer_in = np.multiply(layer_in, drop, out=take_input(layer_in.shape, layer))
             outs, dir_caches = [], []
             p_in, p_rec = self.input_dropout[layer], self.recurrent_dropout[layer]
             for d, sfx in enumerate(self._suffixes(layer)):
@@ -389,7 +395,7 @@ class RecurrentLayer(Module):
                 u = layer_in
                 if train and p_in > 0:
                     x_mask = masks["input"][sfx[1:]] = self._frozen(self._draw_mask((N, layer_in.shape[2]), p_in))
-                    u = np.multiply(layer_in, x_mask, out=take(layer_in.shape, layer))
+                    u = np.multiply(layer_in, x_mask, out=take_input(layer_in.shape, layer))
                 if train and p_rec > 0:
                     h_mask = masks["recurrent"][sfx[1:]] = self._frozen(self._draw_mask((N, H), p_rec))
                 p = self.params
@@ -408,9 +414,9 @@ class RecurrentLayer(Module):
             if layer < L - 1:  # the next layer reads both directions' states, zero at padded steps
                 layer_in = outs[0]
                 if len(outs) > 1:
-                    layer_in = np.concatenate(outs, axis=2, out=take((T, N, HD), layer + 1))
+                    layer_in = np.concatenate(outs, axis=2, out=take_input((T, N, HD), layer + 1))
                 if mask is not None:
-                    layer_in = np.multiply(layer_in, mask, out=take((T, N, HD), layer + 1))
+                    layer_in = np.multiply(layer_in, mask, out=take_input((T, N, HD), layer + 1))
             else:  # the caller's outputs, batch first: a copy, so that nothing returned aliases the cache
                 outputs = np.empty((N, T, HD), dt)
                 for d, hs in enumerate(outs):
