@@ -15,11 +15,15 @@ from .activations import (
     ELU, GELU, Activation, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh,
     elu, gelu, get_activation, identity, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh,
 )
-from .data import Standardizer, adding_problem, one_hot, pad_sequences, sliding_windows, standardize, train_test_split
+from .data import (
+    Standardizer, adding_problem, delayed_echo, one_hot, pad_sequences, sliding_windows, standardize, train_test_split,
+)
 from .dropout import Dropout
 from .layers import Dense, Sequential
 from .losses import binary_cross_entropy_with_logits, mse_loss, softmax_cross_entropy
-from .optim import SGD, Adam, AdamW, CosineAnnealingLR, ExponentialLR, LinearWarmup, RMSprop, StepLR
+from .optim import (
+    SGD, Adam, AdamW, CosineAnnealingLR, ExponentialLR, LinearLR, LinearWarmup, LRScheduler, Optimizer, RMSprop, StepLR,
+)
 from .training import EarlyStopping, History, TrainingDiverged, accuracy, evaluate, fit, minibatches
 from . import initializers
 
@@ -30,6 +34,7 @@ from .attention import (
 from .clipping import clip_grad_norm, clip_grad_value
 from .embedding import Embedding
 from .gru import GRU, GRUCell
+from .last_step import LastStep
 from .lstm import LSTM, LSTMCell
 from .recurrent import RecurrentLayer
 from .rnn import RNN, RNNCell
@@ -38,5 +43,6 @@ from .tbptt import truncated_bptt
 
 # --- visualisation -------------------------------------------------------------
 from .viz import Interactive, interactive
+from .diagrams import draw_gru_cell, draw_io_patterns, draw_lstm_cell, draw_seq2seq, draw_unrolled_rnn
 
 __all__ = [name for name in dir() if not name.startswith("_")]

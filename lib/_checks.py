@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -101,3 +102,20 @@ def check_nonempty(x: np.ndarray, owner: str, names: Sequence[str]) -> None:
         if n == 0:
             raise ValueError(f"{owner} got an empty input: {axis_name} = 0 in shape {tuple(x.shape)} "
                              f"(expected at least 1)")
+
+
+def check_number(owner: str, name: str, value, low: float | None = None, high: float | None = None,
+                  low_open: bool = False) -> float:
+    """Return ``value`` as a float if it is a finite real number in the interval, else raise
+    (``TypeError`` for a non-number, ``ValueError`` outside the interval), e.g.
+    ``StepLR expected gamma in [0.0, inf), got -0.5``. ``low_open`` excludes ``low`` itself."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{owner} expected {name} to be a number, got {type(value).__name__}")
+    value = float(value)
+    ok = math.isfinite(value) and (low is None or (value > low if low_open else value >= low)) and (
+        high is None or value <= high)
+    if not ok:
+        interval = f"{'(' if low_open else '['}{'-inf' if low is None else low}, {'inf' if high is None else high}"
+        interval += "]" if high is not None else ")"
+        raise ValueError(f"{owner} expected {name} in {interval}, got {value}")
+    return value

@@ -4,16 +4,22 @@ Every function maps an array to an array of the same shape and dtype. Each
 ``d_name(x)`` is the derivative with respect to the input, evaluated at ``x``.
 All are numerically stable: at |x| = 1e4 they raise no overflow warning,
 return no NaN, and reach their exact limits (``sigmoid(-1e4) == 0``).
+
+The functions take float arrays (or anything ``np.asarray`` makes numeric); integer and
+boolean inputs are computed in float64 (PyTorch, too, promotes them), and other kinds
+(complex, strings, objects) are a ``TypeError``. NaN propagates, as in PyTorch; the
+layers refuse it.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
 import numpy as np
 
-from ._checks import check_array
+from ._checks import check_array, check_grad, check_number
 from .module import Module
 
 _SQRT_2 = math.sqrt(2.0)
@@ -101,62 +107,97 @@ def normal_cdf(x: np.ndarray) -> np.ndarray:
 
 
 # --- elementwise functions -------------------------------------------------------
+def _as_float(x, name: str) -> np.ndarray:
+    """x as an array of floats: float arrays unchanged, integers and booleans in float64."""
+    if not isinstance(x, np.ndarray):
+        try:
+            x = np.asarray(x)
+        except ValueError as err:  # ragged nested lists
+            raise TypeError(f"{name} expected an array of numbers, got {type(x).__name__} ({err})") from None
+    if x.dtype.kind == "f":
+        return x
+    if x.dtype.kind in "biu":
+        return x.astype(np.float64)
+    raise TypeError(f"{name} expected an array of real numbers, got dtype {x.dtype}")
+
+
+def _numeric(fn: Callable) -> Callable:
+    """Let ``fn(x, ...)`` take any numeric array-like (see the module docstring)."""
+    @functools.wraps(fn)
+    def wrapper(x, *args, **kwargs):
+        return fn(_as_float(x, fn.__name__), *args, **kwargs)
+    return wrapper
+
+
+@_numeric
 def identity(x: np.ndarray) -> np.ndarray:
     return x
 
 
+@_numeric
 def d_identity(x: np.ndarray) -> np.ndarray:
     return np.ones_like(x)
 
 
+@_numeric
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """σ(x) = 1 / (1 + e^{−x}), computed without overflow from e^{−|x|}."""
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
 
 
+@_numeric
 def d_sigmoid(x: np.ndarray) -> np.ndarray:
     """σ′(x) = σ(x)(1 − σ(x))."""
     s = sigmoid(x)
     return s * (1 - s)
 
 
+@_numeric
 def tanh(x: np.ndarray) -> np.ndarray:
     return np.tanh(x)
 
 
+@_numeric
 def d_tanh(x: np.ndarray) -> np.ndarray:
     """tanh′(x) = 1 − tanh²(x)."""
     t = np.tanh(x)
     return 1 - t * t
 
 
+@_numeric
 def relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0)
 
 
+@_numeric
 def d_relu(x: np.ndarray) -> np.ndarray:
     """1 where x > 0, else 0 (the subgradient PyTorch uses at 0)."""
     return (x > 0).astype(x.dtype)
 
 
+@_numeric
 def leaky_relu(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
     return np.where(x > 0, x, negative_slope * x).astype(x.dtype, copy=False)
 
 
+@_numeric
 def d_leaky_relu(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
     return np.where(x > 0, 1.0, negative_slope).astype(x.dtype)
 
 
+@_numeric
 def elu(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """x for x > 0, α(e^x − 1) otherwise (expm1 of min(x, 0): no overflow)."""
     return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
 
 
+@_numeric
 def d_elu(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     return np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0))).astype(x.dtype)
 
 
+@_numeric
 def gelu(x: np.ndarray) -> np.ndarray:
     """x·Φ(x) with the exact normal CDF Φ (erf form, PyTorch's default ``approximate="none"``).
 
@@ -165,6 +206,7 @@ def gelu(x: np.ndarray) -> np.ndarray:
     return (x * normal_cdf(x)).astype(x.dtype, copy=False)
 
 
+@_numeric
 def d_gelu(x: np.ndarray) -> np.ndarray:
     """Φ(x) + x·φ(x), with φ(x) = e^{−x²/2}/√(2π) the standard normal density."""
     x64 = np.asarray(x, dtype=np.float64)
@@ -173,14 +215,26 @@ def d_gelu(x: np.ndarray) -> np.ndarray:
 
 
 # --- functions over the last axis ----------------------------------------------------
+def _check_axis(x: np.ndarray, axis, name: str) -> None:
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -x.ndim <= axis < max(x.ndim, 1):
+        raise ValueError(f"{name} expected axis to be an int in [-{x.ndim}, {x.ndim}) for an input of shape "
+                         f"{x.shape}, got {axis!r}")
+    if x.ndim and x.shape[axis] == 0:
+        raise ValueError(f"{name} is undefined over an empty axis: axis {axis} of shape {x.shape} has size 0")
+
+
+@_numeric
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """exp(x_i) / Σ_j exp(x_j) along ``axis``, shifted by the max so nothing overflows."""
+    _check_axis(x, axis, "softmax")
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
+@_numeric
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """x_i − log Σ_j exp(x_j) along ``axis`` (log-sum-exp with the max factored out)."""
+    _check_axis(x, axis, "log_softmax")
     shifted = x - x.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -221,10 +275,7 @@ class _ParameterFree(Module):
         name = type(self).__name__
         if self.cache is None:
             raise RuntimeError(f"{name}.backward called before forward")
-        if not isinstance(dout, np.ndarray) or dout.shape != self.cache.shape:
-            got = dout.shape if isinstance(dout, np.ndarray) else type(dout).__name__
-            raise ValueError(f"{name}.backward expected dout of shape {self.cache.shape}, got {got}")
-        return dout
+        return check_grad(dout, f"{name}.backward", self.cache.shape, self.cache.dtype)
 
 
 class Activation(_ParameterFree):
@@ -236,6 +287,8 @@ class Activation(_ParameterFree):
 
     def __init__(self, fn: Callable, d_fn: Callable, dtype=None, **kwargs) -> None:
         super().__init__(dtype)
+        if not (callable(fn) and callable(d_fn)):
+            raise TypeError("Activation expected a function and its derivative")
         self.fn, self.d_fn, self.kwargs = fn, d_fn, kwargs
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -273,11 +326,13 @@ class ReLU(Activation):
 
 class LeakyReLU(Activation):
     def __init__(self, negative_slope: float = 0.01, dtype=None) -> None:
+        negative_slope = check_number("LeakyReLU", "negative_slope", negative_slope)
         super().__init__(leaky_relu, d_leaky_relu, dtype, negative_slope=negative_slope)
 
 
 class ELU(Activation):
     def __init__(self, alpha: float = 1.0, dtype=None) -> None:
+        alpha = check_number("ELU", "alpha", alpha)
         super().__init__(elu, d_elu, dtype, alpha=alpha)
 
 

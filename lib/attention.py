@@ -190,6 +190,7 @@ class MultiHeadAttention(Module):
     * ``key_padding_mask``: (N, Lk), e.g. ``np.arange(Lk) >= lengths[:, None]``;
     * either one **bool, True = may not attend**, or **float, added to the scores** (0 / −inf).
       Both may be given (their effects add). Every key of a query masked: ``ValueError``.
+      As in PyTorch, a float mask of 0s and 1s is *added* (it hides nothing): make 0/1 masks bool.
 
     backward(doutput (N, Lq, E)) -> (dquery, dkey, dvalue); for self-attention (query = key =
     value) the input's gradient is their sum.

@@ -1,5 +1,5 @@
 """Data helpers: standardisation, splits, one-hot labels, windows over series, padding, and the
-synthetic sequence tasks the chapters train on (the adding problem)."""
+synthetic sequence tasks the chapters train on (the adding problem, the delayed echo)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._checks import check_array, check_dtype
+from ._checks import check_array, check_dtype, check_number, check_rng, check_size
 
 
 class Standardizer:
@@ -18,7 +18,10 @@ class Standardizer:
     """
 
     def __init__(self, axis: int | tuple[int, ...] = 0, eps: float = 1e-12) -> None:
-        self.axis, self.eps = axis, eps
+        axes = axis if isinstance(axis, tuple) else (axis,)
+        if not axes or not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes):
+            raise TypeError(f"Standardizer expected axis to be an int or a tuple of ints, got {axis!r}")
+        self.axis, self.eps = axis, check_number("Standardizer", "eps", eps, low=0.0, low_open=True)
         self.mean: np.ndarray | None = None
         self.std: np.ndarray | None = None
 
@@ -27,6 +30,11 @@ class Standardizer:
         check_array(X, "Standardizer.fit")
         if X.size == 0:
             raise ValueError("Standardizer.fit expected a non-empty array")
+        if X.dtype.kind not in "biuf":
+            raise TypeError(f"Standardizer.fit expected numbers, got dtype {X.dtype}")
+        axes = self.axis if isinstance(self.axis, tuple) else (self.axis,)
+        if any(not -X.ndim <= a < X.ndim for a in axes):
+            raise ValueError(f"Standardizer axis {self.axis} is out of range for an array of shape {X.shape}")
         self.mean = X.mean(axis=self.axis, keepdims=True)
         self.std = np.maximum(X.std(axis=self.axis, keepdims=True), self.eps)
         return self
@@ -77,15 +85,22 @@ def train_test_split(*arrays: np.ndarray, test_size: float | int = 0.2, rng: np.
     """
     if not arrays:
         raise ValueError("train_test_split expected at least one array")
+    for i, a in enumerate(arrays):
+        if not isinstance(a, np.ndarray) or a.ndim == 0:
+            got = "a 0-d array" if isinstance(a, np.ndarray) else type(a).__name__
+            raise TypeError(f"train_test_split expected numpy arrays with a first axis of examples, got {got} "
+                            f"at position {i}")
     n = len(arrays[0])
     for a in arrays:
         if len(a) != n:
             raise ValueError(f"train_test_split expected arrays of equal length, got {[len(a) for a in arrays]}")
+    if n < 2:
+        raise ValueError(f"train_test_split needs at least 2 examples (one to train, one to test), got {n}")
     if isinstance(test_size, (int, np.integer)) and not isinstance(test_size, bool):
         if not 0 < test_size < n:
             raise ValueError(f"train_test_split expected 0 < test_size < {n} examples, got {test_size}")
         n_test = int(test_size)
-    elif 0 < test_size < 1:
+    elif isinstance(test_size, (float, np.floating)) and 0 < test_size < 1:
         n_test = min(n - 1, max(1, int(round(n * test_size))))
     else:
         raise ValueError(f"train_test_split expected a fraction 0 < test_size < 1 or a count, got {test_size}")
@@ -105,6 +120,7 @@ def train_test_split(*arrays: np.ndarray, test_size: float | int = 0.2, rng: np.
 def one_hot(labels: np.ndarray, num_classes: int, dtype=np.float64) -> np.ndarray:
     """Integer labels of any shape -> (..., num_classes) of 0/1."""
     labels = np.asarray(labels)
+    num_classes = check_size(num_classes, "one_hot", "num_classes")
     if labels.dtype.kind not in "iu":
         raise TypeError(f"one_hot expected integer labels, got dtype {labels.dtype}")
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
@@ -122,8 +138,10 @@ def sliding_windows(series: np.ndarray, window: int, horizon: int = 1) -> tuple[
     series = np.asarray(series)
     if series.ndim not in (1, 2):
         raise ValueError(f"sliding_windows expected a series of shape (T,) or (T, F), got {series.shape}")
-    if window < 1 or horizon < 1:
-        raise ValueError(f"sliding_windows expected window >= 1 and horizon >= 1, got {window}, {horizon}")
+    if series.dtype.kind not in "biuf":
+        raise TypeError(f"sliding_windows expected a numeric series, got dtype {series.dtype}")
+    window = check_size(window, "sliding_windows", "window")
+    horizon = check_size(horizon, "sliding_windows", "horizon")
     n = len(series) - window - horizon + 1
     if n < 1:
         raise ValueError(f"sliding_windows: a series of length {len(series)} is too short for "
@@ -142,9 +160,16 @@ def pad_sequences(seqs: Sequence[np.ndarray], pad_value: float = 0.0, max_len: i
     seqs: N arrays of shape (T_n,) or (T_n, F) -> padded (N, T, ...) , mask (N, T) bool (True at
     real steps) and lengths (N,). Sequences longer than ``max_len`` are truncated.
     """
+    if isinstance(seqs, np.ndarray) or not isinstance(seqs, Sequence):
+        raise TypeError(f"pad_sequences expected a list of arrays, got {type(seqs).__name__}")
     if len(seqs) == 0:
         raise ValueError("pad_sequences expected at least one sequence")
     seqs = [np.asarray(s) for s in seqs]
+    for i, s in enumerate(seqs):
+        if s.ndim == 0:
+            raise ValueError(f"pad_sequences expected sequences of shape (T,) or (T, F), got a scalar at position {i}")
+    if max_len is not None:
+        max_len = check_size(max_len, "pad_sequences", "max_len")
     tail = seqs[0].shape[1:]
     for i, s in enumerate(seqs):
         if s.shape[1:] != tail:
@@ -178,8 +203,7 @@ def adding_problem(n: int, T: int, rng: np.random.Generator, dtype=np.float64) -
     for name, value, least in (("n", n, 1), ("T", T, 2)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
             raise ValueError(f"adding_problem expected {name} to be an int >= {least}, got {value!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"adding_problem expected rng to be a np.random.Generator, got {type(rng).__name__}")
+    check_rng(rng, "adding_problem", optional=False)
     dtype = check_dtype(dtype)
     values = rng.uniform(0, 1, size=(n, T))
     markers = np.zeros((n, T))
@@ -188,4 +212,33 @@ def adding_problem(n: int, T: int, rng: np.random.Generator, dtype=np.float64) -
     markers[rows, rng.integers(T // 2, T, size=n)] = 1.0
     x = np.stack([values, markers], axis=2).astype(dtype)
     y = (values * markers).sum(axis=1, keepdims=True).astype(dtype)
+    return x, y
+
+
+def delayed_echo(n: int, T: int, delay: int, rng: np.random.Generator, signs: bool = False,
+                 dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """The delayed echo: a stream of random symbols, the target at step t the symbol ``delay`` steps earlier.
+
+    Each of the ``n`` streams has ``T`` steps of one feature, a fair random bit: 0/1, or −1/+1 with
+    ``signs=True``. The target at step t is the input at step t − ``delay`` for t >= ``delay`` and 0
+    before (there is nothing to echo yet). A model must hold the last ``delay`` symbols in its state;
+    truncated BPTT with chunks shorter than the delay cannot learn it. Trivial baselines on the steps
+    t >= delay: accuracy 0.5; MSE 0.25 predicting 0.5 for bits, 1 predicting 0 for signs.
+
+    Draws ``rng.integers(0, 2, size=(n, T, 1))`` and nothing else (for signs, each bit b becomes
+    2b − 1, the same numbers as ``rng.choice([-1.0, 1.0], size=(n, T, 1))``).
+
+    Returns x: (n, T, 1) and y: (n, T, 1) in ``dtype``; ``0 <= delay < T``.
+    """
+    n = check_size(n, "delayed_echo", "n")
+    T = check_size(T, "delayed_echo", "T")
+    delay = check_size(delay, "delayed_echo", "delay", minimum=0)
+    if delay >= T:
+        raise ValueError(f"delayed_echo expected delay < T, got delay={delay} and T={T}")
+    check_rng(rng, "delayed_echo", optional=False)
+    dtype = check_dtype(dtype)
+    bits = rng.integers(0, 2, size=(n, T, 1))
+    x = (2.0 * bits - 1.0 if signs else bits).astype(dtype)
+    y = np.zeros_like(x)
+    y[:, delay:] = x[:, :T - delay]
     return x, y

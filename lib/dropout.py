@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array
+from ._checks import check_array, check_grad, check_number, check_rng
 from .module import Module
 
 
@@ -16,41 +16,49 @@ class Dropout(Module):
     ``dtype=None`` follows the input; a given dtype makes the layer insist on it.
 
     x: any shape -> y: the same shape and dtype. Caches the scaled mask (x's shape)
-    for backward.
+    for backward; :attr:`mask` shows it (read-only).
     """
 
     def __init__(self, p: float = 0.5, rng: np.random.Generator | None = None, dtype=None) -> None:
         super().__init__(np.float64 if dtype is None else dtype)
-        if not 0.0 <= p < 1.0:
+        p = check_number("Dropout", "p", p, low=0.0)
+        if not p < 1.0:
             raise ValueError(f"Dropout expected 0 <= p < 1, got {p}")
-        if rng is not None and not isinstance(rng, np.random.Generator):
-            raise TypeError(f"Dropout expected rng to be an np.random.Generator, got {type(rng).__name__}")
-        self.p = float(p)
+        self.p = p
         self.strict_dtype = dtype is not None
-        self.rng = rng if rng is not None else np.random.default_rng(0)
-        self.mask: np.ndarray | None = None
+        self.rng = check_rng(rng, "Dropout")
+        self._mask: np.ndarray | None = None
         self.shape: tuple[int, ...] | None = None
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        """The multiplier the last forward pass applied, shaped like its input: 0 for a dropped
+        entry, 1/(1−p) for a kept one — a read-only view (``mask > 0`` gives the kept entries).
+        None before the first forward pass and after one that dropped nothing (eval mode or p = 0)."""
+        if self._mask is None:
+            return None
+        view = self._mask.view()
+        view.flags.writeable = False
+        return view
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_array(x, "Dropout", dtype=self.dtype if self.strict_dtype else None)
         if x.dtype not in (np.float32, np.float64):
             raise TypeError(f"Dropout expected a float32 or float64 array, got {x.dtype}")
-        self.shape = x.shape
+        self.shape, self.dtype_in = x.shape, x.dtype
         if not self.training or self.p == 0.0:
-            self.mask = None
+            self._mask = None
             return x
         keep = self.rng.random(x.shape) >= self.p
-        self.mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
-        return x * self.mask
+        self._mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
+        return x * self._mask
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """dout: like the output -> dx = dout ⊙ mask (the same mask as the forward pass)."""
         if self.shape is None:
             raise RuntimeError("Dropout.backward called before forward")
-        if not isinstance(dout, np.ndarray) or dout.shape != self.shape:
-            got = dout.shape if isinstance(dout, np.ndarray) else type(dout).__name__
-            raise ValueError(f"Dropout.backward expected dout of shape {self.shape}, got {got}")
-        return dout if self.mask is None else dout * self.mask
+        check_grad(dout, "Dropout.backward", self.shape, self.dtype_in)
+        return dout if self._mask is None else dout * self._mask
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._checks import check_dtype
+from ._checks import check_dtype, check_number
 
 _GAINS = {"linear": 1.0, "identity": 1.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0, "sigmoid": 1.0,
           "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0), "selu": 0.75}
@@ -19,6 +19,8 @@ _GAINS = {"linear": 1.0, "identity": 1.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d"
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The gain PyTorch recommends for a nonlinearity (``torch.nn.init.calculate_gain``)."""
+    if not isinstance(nonlinearity, str):
+        raise TypeError(f"calculate_gain expected the nonlinearity's name (a str), got {type(nonlinearity).__name__}")
     if nonlinearity == "leaky_relu":
         slope = 0.01 if param is None else param
         return math.sqrt(2.0 / (1 + slope**2))
@@ -29,8 +31,21 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
                          f"{sorted([*_GAINS, 'leaky_relu'])}") from None
 
 
+def _check_shape(shape, name: str) -> tuple[int, ...]:
+    """A shape as a tuple of positive ints (an int n means (n,))."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)) or not all(
+            isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in shape):
+        raise TypeError(f"{name} expected a shape as a tuple of ints, got {shape!r}")
+    if any(d < 1 for d in shape):
+        raise ValueError(f"{name} expected every dimension of the shape to be >= 1, got {tuple(shape)}")
+    return tuple(int(d) for d in shape)
+
+
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight of this shape."""
+    shape = _check_shape(shape, "fans")
     if len(shape) < 2:
         raise ValueError(f"fan-in and fan-out need a weight with at least 2 dimensions, got shape {shape}")
     receptive = math.prod(shape[2:])
@@ -48,22 +63,30 @@ def _check_rng(rng, name: str, optional: bool = False) -> None:
 def zeros(shape: tuple[int, ...], rng: np.random.Generator | None = None, dtype=np.float64) -> np.ndarray:
     """All zeros (``rng`` is accepted, and ignored, so every initializer has the same signature)."""
     _check_rng(rng, "zeros", optional=True)
-    return np.zeros(shape, dtype=check_dtype(dtype))
+    return np.zeros(_check_shape(shape, "zeros"), dtype=check_dtype(dtype))
 
 
 def normal(shape, rng: np.random.Generator, mean: float = 0.0, std: float = 1.0, dtype=np.float64) -> np.ndarray:
     _check_rng(rng, "normal")
+    shape = _check_shape(shape, "normal")
+    mean = check_number("normal", "mean", mean)
+    std = check_number("normal", "std", std, low=0.0)
     return rng.normal(mean, std, size=shape).astype(check_dtype(dtype))
 
 
 def uniform(shape, rng: np.random.Generator, low: float = 0.0, high: float = 1.0, dtype=np.float64) -> np.ndarray:
     _check_rng(rng, "uniform")
+    shape = _check_shape(shape, "uniform")
+    low, high = check_number("uniform", "low", low), check_number("uniform", "high", high)
+    if low > high:
+        raise ValueError(f"uniform expected low <= high, got low={low} and high={high}")
     return rng.uniform(low, high, size=shape).astype(check_dtype(dtype))
 
 
 def xavier_uniform(shape, rng: np.random.Generator, gain: float = 1.0, dtype=np.float64) -> np.ndarray:
     """Glorot & Bengio (2010): U(−a, a), a = gain·√(6 / (fan_in + fan_out))."""
     fan_in, fan_out = fans(shape)
+    gain = check_number("xavier_uniform", "gain", gain, low=0.0)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform(shape, rng, -bound, bound, dtype)
 
@@ -71,6 +94,7 @@ def xavier_uniform(shape, rng: np.random.Generator, gain: float = 1.0, dtype=np.
 def xavier_normal(shape, rng: np.random.Generator, gain: float = 1.0, dtype=np.float64) -> np.ndarray:
     """Glorot & Bengio (2010): N(0, σ²), σ = gain·√(2 / (fan_in + fan_out))."""
     fan_in, fan_out = fans(shape)
+    gain = check_number("xavier_normal", "gain", gain, low=0.0)
     return normal(shape, rng, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), dtype)
 
 
@@ -102,6 +126,8 @@ def orthogonal(shape, rng: np.random.Generator, gain: float = 1.0, dtype=np.floa
     orthogonal group (as ``torch.nn.init.orthogonal_``). Every singular value is ``gain``.
     """
     _check_rng(rng, "orthogonal")
+    shape = _check_shape(shape, "orthogonal")
+    gain = check_number("orthogonal", "gain", gain)
     if len(shape) < 2:
         raise ValueError(f"orthogonal expected a shape with at least 2 dimensions, got {shape}")
     rows, cols = shape[0], math.prod(shape[1:])
@@ -122,6 +148,8 @@ def identity(shape, rng: np.random.Generator | None = None, gain: float = 1.0, d
     pass the gain by name: ``identity((h, h), gain=0.5)``.
     """
     _check_rng(rng, "identity", optional=True)
+    shape = _check_shape(shape, "identity")
+    gain = check_number("identity", "gain", gain)
     if len(shape) != 2:
         raise ValueError(f"identity expected a 2-D shape, got {shape}")
     return gain * np.eye(*shape, dtype=check_dtype(dtype))

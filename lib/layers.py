@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import initializers
-from ._checks import check_array, check_dtype
+from ._checks import check_array, check_dtype, check_grad, check_rng, check_size
 from .module import Module
 
 
@@ -34,20 +34,22 @@ class Dense(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=np.float64,
                  rng: np.random.Generator | None = None, init: Callable | str | None = None) -> None:
         super().__init__(dtype)
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"Dense expected {name} to be a positive int, got {value!r}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
-        rng = rng if rng is not None else np.random.default_rng(0)
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"Dense expected rng to be an np.random.Generator, got {type(rng).__name__}")
+        self.in_features = check_size(in_features, "Dense", "in_features")
+        self.out_features = check_size(out_features, "Dense", "out_features")
+        rng = check_rng(rng, "Dense")
         if isinstance(init, str):
             init = initializers.get_initializer(init)
+        elif init is not None and not callable(init):
+            raise TypeError(f"Dense expected init to be a function or an initializer's name, got {type(init).__name__}")
         bound = 1.0 / math.sqrt(self.in_features)
         if init is None:
             weight = rng.uniform(-bound, bound, size=(self.out_features, self.in_features))
         else:
             weight = init((self.out_features, self.in_features), rng, dtype=self.dtype)
+            if not isinstance(weight, np.ndarray) or weight.shape != (self.out_features, self.in_features):
+                got = weight.shape if isinstance(weight, np.ndarray) else type(weight).__name__
+                raise ValueError(f"Dense: init must return an array of shape "
+                                 f"({self.out_features}, {self.in_features}), got {got}")
         self.params["weight"] = np.asarray(weight, dtype=self.dtype)
         if bias:
             self.params["bias"] = rng.uniform(-bound, bound, size=self.out_features).astype(self.dtype)
@@ -75,10 +77,7 @@ class Dense(Module):
         x = self.cache
         if x is None:
             raise RuntimeError("Dense.backward called before forward")
-        if dout.shape != x.shape[:-1] + (self.out_features,):
-            raise ValueError(
-                f"Dense.backward expected dout of shape {x.shape[:-1] + (self.out_features,)}, got {dout.shape}"
-            )
+        check_grad(dout, "Dense.backward", x.shape[:-1] + (self.out_features,), self.dtype)
         d2 = dout.reshape(-1, self.out_features)
         self.grads["weight"] = d2.T @ x.reshape(-1, self.in_features)
         if "bias" in self.params:

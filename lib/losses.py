@@ -29,6 +29,8 @@ def _check_pair(pred: np.ndarray, target: np.ndarray, name: str) -> np.ndarray:
     check_array(target, f"{name} target")
     if pred.shape != target.shape:
         raise ValueError(f"{name} expected target of shape {pred.shape} (like the input), got {target.shape}")
+    if target.dtype.kind not in "iubf":
+        raise TypeError(f"{name} expected a numeric target, got dtype {target.dtype}")
     if target.dtype.kind in "iub":
         return target.astype(pred.dtype)
     if target.dtype != pred.dtype:
@@ -67,6 +69,8 @@ def mse_loss(pred: np.ndarray, target: np.ndarray, reduction: str = "mean") -> t
     """
     _check_reduction(reduction)
     target = _check_pair(pred, target, "mse_loss")
+    if pred.size == 0 and reduction == "mean":
+        raise ValueError(f"mse_loss got an empty input of shape {pred.shape}; the mean is undefined")
     diff = pred - target
     if reduction == "none":
         return diff * diff, 2 * diff
@@ -86,6 +90,8 @@ def binary_cross_entropy_with_logits(logits: np.ndarray, target: np.ndarray, wei
     _check_reduction(reduction)
     name = "binary_cross_entropy_with_logits"
     target = _check_pair(logits, target, name)
+    if logits.size == 0 and reduction == "mean":
+        raise ValueError(f"{name} got an empty input of shape {logits.shape}; the mean is undefined")
     if np.any((target < 0) | (target > 1)):
         raise ValueError(f"{name} expected targets in [0, 1], got values in [{target.min()}, {target.max()}]")
     p = 1.0 if pos_weight is None else _broadcastable(pos_weight, logits, f"{name} pos_weight")
@@ -129,6 +135,12 @@ def softmax_cross_entropy(logits: np.ndarray, target: np.ndarray, weight: np.nda
             f"got {target.shape}"
         )
     n_classes = logits.shape[-1]
+    if n_classes == 0:
+        raise ValueError(f"softmax_cross_entropy expected at least one class, got logits of shape {logits.shape}")
+    if target.size == 0 and reduction == "mean":
+        raise ValueError(f"softmax_cross_entropy got an empty batch (logits {logits.shape}); the mean is undefined")
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise TypeError(f"softmax_cross_entropy expected ignore_index to be an int, got {type(ignore_index).__name__}")
     valid = target != ignore_index
     ids = target[valid]
     bad = ids[(ids < 0) | (ids >= n_classes)]

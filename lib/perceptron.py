@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_dtype
+from ._checks import check_array, check_dtype, check_number, check_size
 
 
 class Perceptron:
@@ -26,7 +26,7 @@ class Perceptron:
             raise ValueError(f"Perceptron expected n_features to be a positive int, got {n_features!r}")
         self.dtype = check_dtype(dtype)
         self.n_features = int(n_features)
-        self.lr = float(lr)
+        self.lr = check_number("Perceptron", "lr", lr, low=0.0, low_open=True)
         self.weight = np.zeros(self.n_features, dtype=self.dtype)
         self.bias = self.dtype.type(0.0)
         self.history: list[int] = []
@@ -41,7 +41,14 @@ class Perceptron:
         return (self.decision_function(X) > 0).astype(int)
 
     def step(self, x: np.ndarray, y: int) -> bool:
-        """Apply the learning rule to one example; return True if it was a mistake."""
+        """Apply the learning rule to one example x (n_features,), label y in {0, 1}; return True if it was
+        a mistake."""
+        check_array(x, "Perceptron.step x", shape=(self.n_features,))
+        if y not in (0, 1):
+            raise ValueError(f"Perceptron.step expected a label in {{0, 1}}, got {y!r}")
+        return self._step(x, int(y))
+
+    def _step(self, x: np.ndarray, y: int) -> bool:
         y_hat = int(x @ self.weight + self.bias > 0)
         if y_hat == y:
             return False
@@ -57,6 +64,12 @@ class Perceptron:
         examples are visited in a fresh random order each epoch.
         """
         check_array(X, "Perceptron.fit X", shape=("batch", self.n_features))
+        if len(X) == 0:
+            raise ValueError("Perceptron.fit expected at least one example, got 0")
+        epochs = check_size(epochs, "Perceptron.fit", "epochs")
+        if rng is not None and not isinstance(rng, np.random.Generator):
+            raise TypeError("Perceptron.fit expected rng to be an np.random.Generator or None, "
+                            f"got {type(rng).__name__}")
         y = np.asarray(y)
         if y.shape != (X.shape[0],):
             raise ValueError(f"Perceptron.fit expected y of shape ({X.shape[0]},), got {y.shape}")
@@ -64,7 +77,7 @@ class Perceptron:
             raise ValueError("Perceptron.fit expected labels in {0, 1}")
         for _ in range(epochs):
             order = rng.permutation(len(X)) if rng is not None else range(len(X))
-            mistakes = sum(self.step(X[i], int(y[i])) for i in order)
+            mistakes = sum(self._step(X[i], int(y[i])) for i in order)
             self.history.append(int(mistakes))
             if mistakes == 0:
                 break

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import check_dtype, check_grad, check_rng, check_size
 from .attention import AdditiveAttention
 from .embedding import Embedding
 from .gru import GRU, GRUCell
@@ -32,8 +33,14 @@ class Seq2Seq(Module):
     def __init__(self, src_vocab: int, tgt_vocab: int, embed_dim: int, hidden_size: int,
                  attention: bool = True, attention_dim: int | None = None, dtype=np.float64,
                  rng: np.random.Generator | None = None) -> None:
-        rng = rng if rng is not None else np.random.default_rng(0)
-        self.dtype, self.training = np.dtype(dtype), True
+        for name, value in (("src_vocab", src_vocab), ("tgt_vocab", tgt_vocab), ("embed_dim", embed_dim),
+                            ("hidden_size", hidden_size)):
+            check_size(value, "Seq2Seq", name)
+        if attention_dim is not None:
+            check_size(attention_dim, "Seq2Seq", "attention_dim")
+        rng = check_rng(rng, "Seq2Seq")
+        self.dtype, self.training = check_dtype(dtype), True
+        self.src_vocab, self.tgt_vocab = int(src_vocab), int(tgt_vocab)
         self.use_attention = attention
         self.hidden_size = hidden_size
         self.parts: dict[str, Module] = {
@@ -62,10 +69,24 @@ class Seq2Seq(Module):
         for m in self.parts.values():
             m.zero_grad()
 
+    def _check_tokens(self, ids, name: str, vocab: int, batch: int | None = None) -> np.ndarray:
+        if not isinstance(ids, np.ndarray):
+            raise TypeError(f"Seq2Seq expected {name} as a numpy array of token ids, got {type(ids).__name__}")
+        if ids.dtype.kind not in "iu":
+            raise TypeError(f"Seq2Seq expected integer token ids in {name}, got dtype {ids.dtype}")
+        if ids.ndim != 2 or 0 in ids.shape:
+            raise ValueError(f"Seq2Seq expected {name} of shape (batch, length) with both >= 1, got {ids.shape}")
+        if batch is not None and ids.shape[0] != batch:
+            raise ValueError(f"Seq2Seq expected {name} with the source's batch size {batch}, got {ids.shape[0]}")
+        if ids.min() < 0 or ids.max() >= vocab:
+            raise ValueError(f"Seq2Seq expected {name} ids in [0, {vocab}), got values in [{ids.min()}, {ids.max()}]")
+        return ids
+
     # -- encoder ------------------------------------------------------------------------
     def encode(self, src: np.ndarray, src_lengths: np.ndarray | None = None):
         """src (N, S) -> encoder outputs (N, S, H), final state (N, H), and the key padding mask
         (N, S) bool, True at padded source positions (None without ``src_lengths``)."""
+        self._check_tokens(src, "src", self.src_vocab)
         emb = self.parts["src_embed"].forward(src)
         enc_out, h_n = self.parts["encoder"].forward(emb, lengths=src_lengths)
         mask = None
@@ -84,6 +105,8 @@ class Seq2Seq(Module):
     # -- teacher-forced training pass ---------------------------------------------------------
     def forward(self, src: np.ndarray, tgt_in: np.ndarray, src_lengths: np.ndarray | None = None) -> np.ndarray:
         """Logits (N, T, V) for every target position, feeding the true previous tokens."""
+        self._check_tokens(src, "src", self.src_vocab)
+        self._check_tokens(tgt_in, "tgt_in", self.tgt_vocab, batch=src.shape[0])
         enc_out, h_enc, mask = self.encode(src, src_lengths)
         keys_proj = self.parts["attention"].project_keys(enc_out) if self.use_attention else None
         emb = self.parts["tgt_embed"].forward(tgt_in)
@@ -98,8 +121,12 @@ class Seq2Seq(Module):
         return self.parts["out"].forward(np.stack(feats, axis=1))
 
     def backward(self, dlogits: np.ndarray) -> None:
-        """Fill ``grads`` from ∂L/∂logits (N, T, V)."""
+        """Fill ``grads`` from ∂L/∂logits (N, T, V); needs :meth:`forward` just before (not
+        :meth:`greedy_decode`, which reuses the parts' caches)."""
+        if getattr(self, "_cache", None) is None:
+            raise RuntimeError("Seq2Seq.backward called before forward")
         enc_out, caches, T = self._cache
+        check_grad(dlogits, "Seq2Seq.backward", (enc_out.shape[0], T, self.tgt_vocab), self.dtype)
         H = self.hidden_size
         dfeat = self.parts["out"].backward(dlogits)
         dec, att = self.parts["decoder"], self.parts.get("attention")
@@ -142,6 +169,11 @@ class Seq2Seq(Module):
     def greedy_decode(self, src: np.ndarray, max_len: int, bos: int, src_lengths: np.ndarray | None = None):
         """Feed back the arg-max token at every step. Returns (tokens (N, max_len),
         attention weights (N, max_len, S) or None)."""
+        max_len = check_size(max_len, "Seq2Seq.greedy_decode", "max_len")
+        if isinstance(bos, bool) or not isinstance(bos, (int, np.integer)) or not 0 <= bos < self.tgt_vocab:
+            raise ValueError(f"Seq2Seq.greedy_decode expected bos to be a token id in [0, {self.tgt_vocab}), "
+                             f"got {bos!r}")
+        self._cache = None  # decoding reuses the parts' caches: a later backward needs a new forward
         enc_out, h_enc, mask = self.encode(src, src_lengths)
         keys_proj = self.parts["attention"].project_keys(enc_out) if self.use_attention else None
         s = h_enc

@@ -16,6 +16,7 @@ import numpy as np
 from .clipping import clip_grad_norm
 from .module import Module
 from .recurrent import RecurrentLayer
+from .training import _loss
 
 
 def truncated_bptt(rnn: RecurrentLayer, head: Module, x: np.ndarray, y: np.ndarray, chunk: int,
@@ -27,15 +28,32 @@ def truncated_bptt(rnn: RecurrentLayer, head: Module, x: np.ndarray, y: np.ndarr
     -> (value, dpred)``. The state is carried across chunks (no gradient flows into the
     previous chunk). Returns ``(losses per chunk, final state)``.
     """
-    if chunk < 1:
-        raise ValueError(f"truncated_bptt expected chunk >= 1, got {chunk}")
-    if x.shape[:2] != y.shape[:2]:
-        raise ValueError(f"truncated_bptt expected x and y with the same (batch, time), got {x.shape} and {y.shape}")
+    if not isinstance(rnn, RecurrentLayer):
+        raise TypeError(f"truncated_bptt expected rnn to be a recurrent layer (lib.RNN, LSTM, GRU), "
+                        f"got {type(rnn).__name__}")
+    if not (hasattr(head, "forward") and hasattr(head, "backward")):
+        raise TypeError("truncated_bptt expected head to be a layer with forward and backward, "
+                        f"got {type(head).__name__}")
+    if isinstance(chunk, (bool, np.bool_)) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+        raise ValueError(f"truncated_bptt expected chunk >= 1 (an int), got {chunk!r}")
+    for name, a in (("x", x), ("y", y)):
+        if not isinstance(a, np.ndarray):
+            raise TypeError(f"truncated_bptt expected {name} as a numpy array, got {type(a).__name__}")
+    if x.ndim != 3 or y.ndim < 2 or x.shape[:2] != y.shape[:2]:
+        raise ValueError(f"truncated_bptt expected x (batch, time, features) and y (batch, time, ...) with the same "
+                         f"(batch, time), got {x.shape} and {y.shape}")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"truncated_bptt got an empty input: x of shape {x.shape} (expected batch >= 1 and time >= 1)")
+    if not callable(loss_fn):
+        raise TypeError(f"truncated_bptt expected loss_fn to be callable, got {type(loss_fn).__name__}")
+    if not callable(getattr(optimizer, "step", None)):
+        raise TypeError(f"truncated_bptt expected an optimizer with step(), got {type(optimizer).__name__}")
     losses = []
     for start in range(0, x.shape[1], chunk):
         part = slice(start, start + chunk)
         outputs, state = rnn.forward(x[:, part], state)
-        loss, dpred = loss_fn(head.forward(outputs), y[:, part])
+        pred = head.forward(outputs)
+        loss, dpred = _loss(loss_fn, pred, y[:, part], "truncated_bptt")
         rnn.backward(head.backward(dpred))
         if max_norm is not None:
             clip_grad_norm([rnn, head], max_norm)

@@ -48,7 +48,7 @@ def minibatches(data, batch_size: int, rng: np.random.Generator | None = None,
         raise TypeError(f"minibatches expected an int, an array or a tuple of arrays, got {type(data).__name__}")
     if n < 0:
         raise ValueError(f"minibatches expected a non-negative number of examples, got {n}")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"minibatches expected batch_size to be an int >= 1, got {batch_size!r}")
     if shuffle:
         if not isinstance(rng, np.random.Generator):
@@ -88,8 +88,11 @@ class EarlyStopping:
     """
 
     def __init__(self, patience: int = 5, min_delta: float = 0.0, restore_best: bool = True) -> None:
-        if patience < 1:
-            raise ValueError(f"EarlyStopping expected patience >= 1, got {patience}")
+        if isinstance(patience, (bool, np.bool_)) or not isinstance(patience, (int, np.integer)) or patience < 1:
+            raise ValueError(f"EarlyStopping expected patience >= 1 (an int), got {patience!r}")
+        if (isinstance(min_delta, bool) or not isinstance(min_delta, (int, float, np.integer, np.floating))
+                or not (math.isfinite(min_delta) and min_delta >= 0)):
+            raise ValueError(f"EarlyStopping expected min_delta to be a finite number >= 0, got {min_delta!r}")
         self.patience, self.min_delta, self.restore_best = patience, min_delta, restore_best
         self.best = math.inf
         self.best_epoch: int | None = None
@@ -98,6 +101,8 @@ class EarlyStopping:
 
     def update(self, loss: float, epoch: int, model: Module) -> bool:
         """Record this epoch's loss; return True when training should stop."""
+        if not math.isfinite(loss):
+            raise TrainingDiverged(f"EarlyStopping got a non-finite loss ({loss}) at epoch {epoch}")
         if loss < self.best - self.min_delta:
             self.best, self.best_epoch, self.wait = loss, epoch, 0
             if self.restore_best:
@@ -112,14 +117,25 @@ class EarlyStopping:
 
 
 def _interactive() -> bool:
-    """Show progress bars only for a person: a terminal or a Jupyter kernel, and not in CI
-    or a book build / test run (the Makefile sets ``NNBOOK_NO_PROGRESS``)."""
+    """Whether :func:`fit` shows a progress bar by default: only to a person.
+
+    Never with ``NNBOOK_NO_PROGRESS`` or ``CI`` set (the Makefile sets the first for the book build
+    and the tests; ``make lab`` unsets it). Otherwise yes at a terminal (stdout and stderr are
+    ttys), and in a Jupyter kernel only when a person's front end started it: a Jupyter server
+    (JupyterLab, Notebook 7 — it sets ``JPY_SESSION_NAME``), VS Code (it defines
+    ``__vsc_ipynb_file__``) or Colab. A kernel that nbclient starts headless — the book build,
+    ``jupyter nbconvert --execute``, nbval, papermill — shows none even without the variable.
+    """
     if os.environ.get("CI") or os.environ.get("NNBOOK_NO_PROGRESS"):
         return False
     if _isatty(sys.stdout) and _isatty(sys.stderr):
         return True
-    shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
-    return shell is not None and hasattr(shell, "kernel")
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or not hasattr(shell, "kernel"):
+        return False
+    return bool(os.environ.get("JPY_SESSION_NAME") or "__vsc_ipynb_file__" in getattr(shell, "user_ns", {})
+                or "google.colab" in sys.modules)
 
 
 def _isatty(stream) -> bool:
@@ -137,15 +153,72 @@ def _check_finite(loss: float, epoch: int, batch: int) -> None:
         )
 
 
+def _check_data(X, y, owner: str, names: tuple[str, str] = ("X", "y")) -> None:
+    for name, a in zip(names, (X, y), strict=True):
+        if not isinstance(a, np.ndarray):
+            raise TypeError(f"{owner} expected {name} as a numpy array, got {type(a).__name__}")
+        if a.ndim == 0:
+            raise ValueError(f"{owner} expected {name} with a first axis of examples, got a 0-d array")
+    if len(X) != len(y):
+        raise ValueError(f"{owner} expected {names[0]} and {names[1]} with the same number of examples, "
+                         f"got {len(X)} and {len(y)}")
+    if len(X) == 0:
+        raise ValueError(f"{owner} expected at least one example, got 0")
+    for name, a in zip(names, (X, y), strict=True):
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise NonFiniteError(f"{owner} got non-finite values (NaN or inf) in {name}")
+
+
+def _check_model(model, owner: str) -> None:
+    missing = [a for a in ("forward", "backward", "params", "grads", "train") if not hasattr(model, a)]
+    if missing:
+        raise TypeError(f"{owner} expected a model with forward, backward, params, grads and train/eval "
+                        f"(a lib.Module), got {type(model).__name__} without {', '.join(missing)}")
+
+
+def _loss(loss_fn: Callable, pred, y, owner: str) -> tuple[float, np.ndarray]:
+    """Call ``loss_fn`` and check it returned ``(value, dpred)`` with dpred shaped like pred."""
+    if isinstance(pred, tuple):
+        raise TypeError(f"{owner} expected model.forward to return one array, got a tuple (a recurrent layer "
+                        "returns (outputs, state): wrap it, e.g. lib.Sequential(lib.LastStep(layer), lib.Dense(...)))")
+    out = loss_fn(pred, y)
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise TypeError(f"{owner} expected loss_fn(pred, y) to return (value, dpred), got {type(out).__name__}")
+    value, dpred = out
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        raise ValueError(f"{owner} expected loss_fn to return a scalar loss, got an array of shape {value.shape} "
+                         '(use reduction="mean" or "sum")')
+    if not isinstance(dpred, np.ndarray) or dpred.shape != np.shape(pred):
+        got = dpred.shape if isinstance(dpred, np.ndarray) else type(dpred).__name__
+        raise ValueError(f"{owner} expected loss_fn's gradient shaped like the prediction {np.shape(pred)}, got {got}")
+    return float(value), dpred
+
+
+def _check_gradients(model) -> None:
+    """Raise NonFiniteError if a gradient holds NaN or inf (before the optimizer would apply it)."""
+    for name, g in model.grads.items():
+        if not np.isfinite(g).all():
+            raise NonFiniteError(f"the gradient of {name!r} holds NaN or inf")
+
+
 def evaluate(model: Module, loss_fn: Callable, X: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> float:
-    """Mean loss of ``model`` on (X, y) in eval mode, batch by batch, weighted by batch size."""
+    """Mean loss of ``model`` on (X, y) in eval mode, batch by batch, weighted by batch size.
+
+    X (N, ...), y (N, ...) with N >= 1; ``loss_fn(pred, y_batch) -> (value, dpred)`` with a mean reduction.
+    """
+    _check_model(model, "evaluate")
+    _check_data(X, y, "evaluate")
+    if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"evaluate expected batch_size to be an int >= 1, got {batch_size!r}")
     was_training = model.training
     model.eval()
     total = 0.0
-    for idx in minibatches(len(X), batch_size, shuffle=False):
-        value, _ = loss_fn(model.forward(X[idx]), y[idx])
-        total += value * len(idx)
-    model.train(was_training)
+    try:
+        for idx in minibatches(len(X), batch_size, shuffle=False):
+            value, _ = _loss(loss_fn, model.forward(X[idx]), y[idx], "evaluate")
+            total += value * len(idx)
+    finally:
+        model.train(was_training)
     return total / len(X)
 
 
@@ -161,28 +234,44 @@ def fit(model: Module, loss_fn: Callable, optimizer: Optimizer, X: np.ndarray, y
     ``model.backward(dpred)``, ``optimizer.step()``. The epoch's training loss is the
     batch-size-weighted mean of its batch losses. ``metrics`` maps a name to
     ``metric(pred, y)`` evaluated on the validation data (or the training data) after
-    each epoch. ``scheduler.step()`` is called after each epoch.
+    each epoch. ``scheduler`` (one, or a list stepped in order — chained as in PyTorch) is
+    stepped after each epoch.
 
-    ``progress=None`` shows a tqdm bar (one tick per epoch) only to a person at a terminal
-    or in Jupyter — never with ``CI`` or ``NNBOOK_NO_PROGRESS`` set, so built pages stay clean.
+    ``progress=None`` shows a tqdm bar (one tick per epoch) only to a person at a terminal or in a
+    Jupyter front end — never with ``CI`` or ``NNBOOK_NO_PROGRESS`` set, nor in a kernel run headless
+    (book build, nbconvert, nbval), so built pages stay clean; True/False force it.
 
     Shapes: X (N, ...) and y (N, ...) with matching first axis; ``loss_fn(pred, y_batch)``
     returns ``(value, dpred)`` with dpred shaped like pred.
 
-    Raises :class:`TrainingDiverged` as soon as a loss is NaN or infinite.
+    Raises :class:`TrainingDiverged` as soon as a loss (training or validation), an activation or a
+    gradient is NaN or infinite; bad arguments (no examples, mismatched lengths, NaN in the data, a
+    loss_fn that does not return ``(value, dpred)``) are ``ValueError``/``TypeError`` before training.
     """
-    for name, a in (("X", X), ("y", y)):
-        if not isinstance(a, np.ndarray):
-            raise TypeError(f"fit expected {name} as a numpy array, got {type(a).__name__}")
+    _check_model(model, "fit")
+    if not callable(loss_fn):
+        raise TypeError(f"fit expected loss_fn to be callable, got {type(loss_fn).__name__}")
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"fit expected a lib optimizer (SGD, Adam, ...), got {type(optimizer).__name__}")
+    _check_data(X, y, "fit")
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"fit expected rng to be an np.random.Generator, got {type(rng).__name__}")
-    if len(X) != len(y):
-        raise ValueError(f"fit expected X and y with the same number of examples, got {len(X)} and {len(y)}")
-    if epochs < 1:
-        raise ValueError(f"fit expected epochs >= 1, got {epochs}")
-    for name, a in (("X", X), ("y", y)):
-        if np.asarray(a).dtype.kind == "f" and not np.isfinite(a).all():
-            raise NonFiniteError(f"fit got non-finite values (NaN or inf) in {name}")
+    if isinstance(epochs, (bool, np.bool_)) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"fit expected epochs to be an int >= 1, got {epochs!r}")
+    if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"fit expected batch_size to be an int >= 1, got {batch_size!r}")
+    if validation_data is not None:
+        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+            raise TypeError("fit expected validation_data as a tuple (X_val, y_val)")
+        _check_data(*validation_data, "fit", ("X_val", "y_val"))
+    if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+        raise TypeError(f"fit expected early_stopping to be an EarlyStopping, got {type(early_stopping).__name__}")
+    if metrics is not None and not (isinstance(metrics, dict) and all(callable(m) for m in metrics.values())):
+        raise TypeError("fit expected metrics as a dict of name -> metric(pred, y)")
+    schedulers = [] if scheduler is None else list(scheduler) if isinstance(scheduler, (list, tuple)) else [scheduler]
+    for s in schedulers:
+        if not callable(getattr(s, "step", None)):
+            raise TypeError(f"fit expected scheduler (or a list of them) with a step() method, got {type(s).__name__}")
     show = _interactive() if progress is None else progress
     bar = None
     if show:
@@ -200,29 +289,38 @@ def fit(model: Module, loss_fn: Callable, optimizer: Optimizer, X: np.ndarray, y
                 for b, idx in enumerate(minibatches(len(X), batch_size, rng), start=1):
                     try:
                         pred = model.forward(X[idx])
-                        loss, dpred = loss_fn(pred, y[idx])
-                    except NonFiniteError as err:  # the data was checked: the parameters went bad
+                        loss, dpred = _loss(loss_fn, pred, y[idx], "fit")
+                        _check_finite(loss, epoch, b)
+                        model.backward(dpred)
+                        _check_gradients(model)
+                        optimizer.step()
+                    except NonFiniteError as err:  # the data was checked: the parameters or gradients went bad
                         raise TrainingDiverged(f"training diverged at epoch {epoch}, batch {b}: {err} "
                                                "(try a smaller learning rate or gradient clipping)") from err
-                    _check_finite(loss, epoch, b)
-                    model.backward(dpred)
-                    optimizer.step()
                     total += loss * len(idx)
             history.train_loss.append(total / len(X))
             monitored = history.train_loss[-1]
             if validation_data is not None:
                 X_val, y_val = validation_data
-                history.val_loss.append(evaluate(model, loss_fn, X_val, y_val))
+                try:
+                    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                        history.val_loss.append(evaluate(model, loss_fn, X_val, y_val))
+                except NonFiniteError as err:
+                    raise TrainingDiverged(f"training diverged at epoch {epoch} (validation): {err}") from err
                 monitored = history.val_loss[-1]
+                if not math.isfinite(monitored):
+                    raise TrainingDiverged(f"training diverged: validation loss is {monitored} at epoch {epoch}")
             if metrics:
                 X_m, y_m = validation_data if validation_data is not None else (X, y)
                 model.eval()
-                pred = model.forward(X_m)
-                model.train()
+                try:
+                    pred = model.forward(X_m)
+                finally:
+                    model.train()
                 for name, metric in metrics.items():
                     history.metrics.setdefault(name, []).append(float(metric(pred, y_m)))
-            if scheduler is not None:
-                scheduler.step()
+            for s in schedulers:
+                s.step()
             if bar is not None:
                 bar.set_postfix(loss=f"{monitored:.4g}")
                 bar.update()
@@ -238,8 +336,48 @@ def fit(model: Module, loss_fn: Callable, optimizer: Optimizer, X: np.ndarray, y
     return history
 
 
-def accuracy(pred: np.ndarray, y: np.ndarray) -> float:
-    """Fraction of rows whose arg-max class equals the integer label (or, for one logit, whose sign does)."""
-    if pred.ndim == y.ndim or pred.shape[-1] == 1:
-        return float(np.mean((pred.reshape(y.shape) > 0) == (y > 0.5)))
-    return float(np.mean(pred.argmax(axis=-1) == y))
+def accuracy(pred: np.ndarray, y: np.ndarray, threshold: float = 0.0) -> float:
+    """Fraction of correct predictions, for the three usual label formats:
+
+    * integer class labels y (...,) with scores pred (..., C), C >= 2: the arg-max class is compared
+      with the label (e.g. pred (N, C), y (N,); or per step, pred (N, T, C), y (N, T));
+    * one-hot labels y (..., C) with pred (..., C): the arg-max of each is compared (every row of y must
+      hold exactly one 1, the rest 0; soft or multi-label targets are refused — score those yourself);
+    * binary labels y in {0, 1} (N,) or (N, 1) with one score per example, pred (N,) or (N, 1): the
+      prediction is ``pred > threshold`` — 0 for logits (the default), 0.5 for probabilities.
+
+    Anything else (mismatched shapes, labels out of range, empty or non-finite input) is an error.
+    """
+    for name, a in (("pred", pred), ("y", y)):
+        if not isinstance(a, np.ndarray):
+            raise TypeError(f"accuracy expected {name} as a numpy array, got {type(a).__name__}")
+    if pred.dtype.kind not in "fiu" or not np.isfinite(pred).all():
+        raise ValueError(f"accuracy expected finite numeric predictions, got dtype {pred.dtype}"
+                         + ("" if pred.dtype.kind not in "fiu" else " with NaN or inf"))
+    if pred.size == 0 or y.size == 0:
+        raise ValueError(f"accuracy expected at least one example, got pred {pred.shape} and y {y.shape}")
+    if y.dtype.kind not in "biuf":
+        raise TypeError(f"accuracy expected numeric or boolean labels, got dtype {y.dtype}")
+    binary_pred = pred.ndim == 1 or (pred.ndim == 2 and pred.shape[1] == 1)
+    if binary_pred and y.shape in ((pred.shape[0],), (pred.shape[0], 1)):
+        if not np.isin(y, (0, 1)).all():
+            raise ValueError("accuracy with one score per example expects binary labels 0/1, got values "
+                             f"{np.unique(y)[:5]}")
+        return float(np.mean((pred.reshape(-1) > threshold) == (y.reshape(-1) > 0.5)))
+    C = pred.shape[-1]
+    if pred.ndim >= 2 and C >= 2 and y.shape == pred.shape[:-1]:
+        if y.dtype.kind not in "iu" and not (y.dtype.kind == "f" and np.array_equal(y, np.round(y))):
+            raise TypeError(f"accuracy expected integer class labels for scores of shape {pred.shape}, "
+                            f"got dtype {y.dtype}")
+        if y.min() < 0 or y.max() >= C:
+            raise ValueError(f"accuracy expected class labels in [0, {C}), got values in [{y.min()}, {y.max()}]")
+        return float(np.mean(pred.argmax(axis=-1) == y))
+    if pred.ndim >= 2 and C >= 2 and y.shape == pred.shape:
+        if not (np.isin(y, (0, 1)).all() and (y.sum(axis=-1) == 1).all()):
+            raise ValueError(f"accuracy got labels of the predictions' shape {pred.shape} that are not one-hot "
+                             "(each row exactly one 1); for multi-label or soft targets score them yourself, "
+                             "e.g. np.mean((pred > 0) == (y > 0.5))")
+        return float(np.mean(pred.argmax(axis=-1) == y.argmax(axis=-1)))
+    raise ValueError(f"accuracy expected pred (..., C) with integer labels (...) or one-hot labels (..., C), "
+                     f"or one score per example (N,)/(N, 1) with binary labels (N,)/(N, 1); "
+                     f"got pred {pred.shape} and y {y.shape}")

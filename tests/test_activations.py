@@ -159,7 +159,7 @@ def test_bad_input():
         lib.get_activation("swishy")
     layer = lib.Sigmoid()
     layer.forward(np.zeros((2, 3)))
-    with pytest.raises(ValueError, match=r"dout of shape \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"expected a gradient of shape \(2, 3\)"):
         layer.backward(np.zeros((3, 2)))
     with pytest.raises(ValueError, match="non-finite"):
         lib.GELU().forward(np.array([0.0, np.nan]))
@@ -169,7 +169,7 @@ def test_bad_input():
         lib.LogSoftmax().backward(np.zeros((1, 2)))
     softmax = lib.Softmax()
     softmax.forward(np.zeros((2, 3)))
-    with pytest.raises(ValueError, match=r"Softmax.backward expected dout of shape \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"Softmax.backward expected a gradient of shape \(2, 3\)"):
         softmax.backward(np.zeros((2, 4)))
     with pytest.raises(TypeError, match="negative_slope"):
         lib.get_activation("tanh", negative_slope=0.1)

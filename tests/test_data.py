@@ -140,3 +140,32 @@ def test_adding_problem_rejects_bad_arguments(kwargs, error, match):
         lib.adding_problem(rng=np.random.default_rng(0), **kwargs)
     with pytest.raises(TypeError, match="np.random.Generator"):
         lib.adding_problem(4, 5, rng=0)
+
+
+@pytest.mark.parametrize("signs", [False, True])
+def test_delayed_echo(signs):
+    x, y = lib.delayed_echo(8, 30, 4, np.random.default_rng(0), signs=signs)
+    assert x.shape == y.shape == (8, 30, 1) and x.dtype == np.float64
+    assert set(np.unique(x)) == ({-1.0, 1.0} if signs else {0.0, 1.0})
+    np.testing.assert_array_equal(y[:, 4:], x[:, :-4])
+    assert (y[:, :4] == 0).all()
+    # the same draws the chapters make by hand
+    reference = (np.random.default_rng(0).choice([-1.0, 1.0], size=(8, 30, 1)) if signs
+                 else np.random.default_rng(0).integers(0, 2, size=(8, 30, 1)).astype(float))
+    np.testing.assert_array_equal(x, reference)
+    x0, y0 = lib.delayed_echo(2, 5, 0, np.random.default_rng(1), dtype=np.float32)
+    assert x0.dtype == np.float32 and np.array_equal(x0, y0)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"n": 0}, ValueError, "delayed_echo expected n to be a positive int, got 0"),
+    ({"T": 2.5}, ValueError, "delayed_echo expected T to be a positive int, got 2.5"),
+    ({"delay": -1}, ValueError, "delayed_echo expected delay to be a non-negative int, got -1"),
+    ({"delay": 10}, ValueError, "delayed_echo expected delay < T, got delay=10 and T=10"),
+    ({"rng": None}, TypeError, "delayed_echo expected rng to be an np.random.Generator"),
+    ({"dtype": np.int64}, TypeError, "dtype must be float32 or float64"),
+])
+def test_delayed_echo_rejects_bad_arguments(kwargs, error, match):
+    args = {"n": 4, "T": 10, "delay": 3, "rng": np.random.default_rng(0), **kwargs}
+    with pytest.raises(error, match=match):
+        lib.delayed_echo(**args)

@@ -43,3 +43,42 @@ def test_float32_and_bad_input():
         lib.Dropout(1.0)
     with pytest.raises(TypeError, match="float32 or float64"):
         lib.Dropout(0.1).forward(np.ones((2, 2), int))
+
+
+def test_mask_is_public_and_read_only():
+    drop = lib.Dropout(0.25, rng=np.random.default_rng(0))
+    assert drop.mask is None
+    x = np.ones((50, 40))
+    y = drop.forward(x)
+    mask = drop.mask
+    assert mask.shape == x.shape and set(np.unique(mask)) == {0.0, 1 / 0.75}
+    np.testing.assert_array_equal(y, x * mask)
+    np.testing.assert_array_equal(drop.backward(np.ones_like(x)), mask)
+    with pytest.raises(ValueError, match="read-only"):
+        mask[0, 0] = 5.0
+    with pytest.raises(AttributeError):
+        drop.mask = None
+    drop.eval()
+    drop.forward(x)
+    assert drop.mask is None  # the identity in eval mode
+
+
+def test_bad_input_messages():
+    with pytest.raises(TypeError, match="Dropout expected p to be a number, got str"):
+        lib.Dropout("0.5")
+    with pytest.raises(ValueError, match="Dropout expected 0 <= p < 1, got 1.0"):
+        lib.Dropout(1.0)
+    with pytest.raises(ValueError, match=r"Dropout expected p in \[0.0, inf\), got nan"):
+        lib.Dropout(float("nan"))
+    with pytest.raises(TypeError, match="Dropout expected rng to be an np.random.Generator"):
+        lib.Dropout(0.5, rng=1)
+    drop = lib.Dropout(0.5)
+    with pytest.raises(RuntimeError, match="Dropout.backward called before forward"):
+        drop.backward(np.zeros(3))
+    drop.forward(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"Dropout.backward expected a gradient of shape \(2, 3\)"):
+        drop.backward(np.zeros((3, 2)))
+    with pytest.raises(TypeError, match="Dropout.backward expected a gradient of dtype float64, got float32"):
+        drop.backward(np.zeros((2, 3), np.float32))
+    with pytest.raises(ValueError, match="Dropout.backward got non-finite values"):
+        drop.backward(np.full((2, 3), np.inf))

@@ -74,7 +74,7 @@ def test_dense_bad_input():
     with pytest.raises(ValueError, match="positive int"):
         lib.Dense(0, 3)
     layer.forward(np.zeros((4, 3)))
-    with pytest.raises(ValueError, match=r"dout of shape \(4, 2\)"):
+    with pytest.raises(ValueError, match=r"Dense.backward expected a gradient of shape \(4, 2\)"):
         layer.backward(np.zeros((4, 3)))
 
 

@@ -77,7 +77,122 @@ def test_linear_warmup():
     opt = lib.SGD(lib.Dense(2, 2), lr=1.0)
     sched = lib.LinearWarmup(opt, warmup=4)
     lrs = [opt.lr] + [sched.step() for _ in range(5)]
-    assert lrs == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+    assert lrs == pytest.approx([0.25, 0.5, 0.75, 1.0, 1.0, 1.0], rel=1e-15)
+
+
+# (lib factory, torch factory) for every scheduler, including the cosine past T_max (its "restart" branch)
+SCHEDULES = {
+    "StepLR": (lambda o: lib.StepLR(o, step_size=3, gamma=0.5),
+               lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5)),
+    "ExponentialLR": (lambda o: lib.ExponentialLR(o, gamma=0.9),
+                      lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9)),
+    "CosineAnnealingLR": (lambda o: lib.CosineAnnealingLR(o, T_max=5, eta_min=0.01),
+                          lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=5, eta_min=0.01)),
+    "LinearLR": (lambda o: lib.LinearLR(o, start_factor=0.2, end_factor=0.9, total_iters=4),
+                 lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=0.2, end_factor=0.9, total_iters=4)),
+    "LinearWarmup": (lambda o: lib.LinearWarmup(o, warmup=4),
+                     lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=1 / 4, total_iters=3)),
+}
+
+
+def _trajectories(names, lr=0.1, set_lr=None, epochs=24):
+    """lr per epoch (after construction, then after each epoch's steps) in lib and in torch."""
+    opt = lib.SGD(lib.Dense(2, 2), lr=lr)
+    topt = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=lr)
+    if set_lr is not None:
+        opt.lr = set_lr
+        topt.param_groups[0]["lr"] = set_lr
+    ours = [SCHEDULES[n][0](opt) for n in names]
+    theirs = [SCHEDULES[n][1](topt) for n in names]
+    lrs, tlrs = [opt.lr], [topt.param_groups[0]["lr"]]
+    for _ in range(epochs):
+        topt.step()  # (no gradients: only keeps torch from warning about the call order)
+        for s in ours:
+            s.step()
+        for s in theirs:
+            s.step()
+        lrs.append(opt.lr)
+        tlrs.append(topt.param_groups[0]["lr"])
+    return lrs, tlrs
+
+
+@pytest.mark.parametrize("name", list(SCHEDULES))
+def test_schedule_trajectory_alone_equals_torch_and_closed_form(name):
+    lrs, tlrs = _trajectories([name])
+    assert lrs == pytest.approx(tlrs, rel=1e-12, abs=1e-15)
+    sched = SCHEDULES[name][0](lib.SGD(lib.Dense(2, 2), lr=0.1))
+    assert lrs == pytest.approx([sched.lr_at(e) for e in range(len(lrs))], rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("name", list(SCHEDULES))
+def test_schedule_starts_from_the_current_lr(name):
+    """opt.lr = 0.01 after construction: the schedule continues from 0.01 (not the constructor's 0.05)."""
+    lrs, tlrs = _trajectories([name], lr=0.05, set_lr=0.01)
+    assert lrs == pytest.approx(tlrs, rel=1e-12, abs=1e-15)
+    assert lrs[0] <= 0.01 and max(lrs) <= 0.01 + 1e-12
+
+
+@pytest.mark.parametrize("first", list(SCHEDULES))
+@pytest.mark.parametrize("second", list(SCHEDULES))
+def test_two_chained_schedules_equal_torch(first, second):
+    lrs, tlrs = _trajectories([first, second])
+    assert lrs == pytest.approx(tlrs, rel=1e-12, abs=1e-15)
+
+
+def test_three_chained_schedules_equal_torch():
+    lrs, tlrs = _trajectories(["LinearWarmup", "CosineAnnealingLR", "StepLR"], epochs=30)
+    assert lrs == pytest.approx(tlrs, rel=1e-12, abs=1e-15)
+
+
+def test_warmup_then_step_is_pytorchs_chain():
+    """The example of issue 14: lr 1, LinearWarmup(4) then StepLR(2, 0.5)."""
+    opt = lib.SGD(lib.Dense(2, 2), lr=1.0)
+    warm, decay = lib.LinearWarmup(opt, warmup=4), lib.StepLR(opt, step_size=2, gamma=0.5)
+    lrs = [opt.lr]
+    for _ in range(5):
+        warm.step()
+        lrs.append(decay.step())
+    topt = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=1.0)
+    chain = [torch.optim.lr_scheduler.LinearLR(topt, start_factor=0.25, total_iters=3),
+             torch.optim.lr_scheduler.StepLR(topt, step_size=2, gamma=0.5)]
+    tlrs = [topt.param_groups[0]["lr"]]
+    for _ in range(5):
+        topt.step()
+        for s in chain:
+            s.step()
+        tlrs.append(topt.param_groups[0]["lr"])
+    assert lrs[:3] == pytest.approx([0.25, 0.5, 0.375], rel=1e-15)
+    assert lrs == pytest.approx(tlrs, rel=1e-15)
+    assert decay.get_last_lr() == lrs[-1]
+
+
+def test_schedule_bad_input():
+    opt = lib.SGD(lib.Dense(2, 2), lr=0.1)
+    with pytest.raises(ValueError, match="StepLR expected step_size to be a positive int, got 0"):
+        lib.StepLR(opt, step_size=0)
+    with pytest.raises(ValueError, match="StepLR expected step_size to be a positive int, got 2.5"):
+        lib.StepLR(opt, step_size=2.5)
+    with pytest.raises(ValueError, match=r"ExponentialLR expected gamma in \[0.0, inf\), got -0.5"):
+        lib.ExponentialLR(opt, gamma=-0.5)
+    with pytest.raises(ValueError, match=r"StepLR expected gamma in \[0.0, inf\), got nan"):
+        lib.StepLR(opt, step_size=1, gamma=float("nan"))
+    with pytest.raises(TypeError, match="ExponentialLR expected gamma to be a number, got str"):
+        lib.ExponentialLR(opt, gamma="0.9")
+    with pytest.raises(ValueError, match=r"LinearLR expected start_factor in \(0.0, 1.0\], got 0.0"):
+        lib.LinearLR(opt, start_factor=0.0)
+    with pytest.raises(ValueError, match=r"LinearLR expected end_factor in \[0.0, 1.0\], got 1.5"):
+        lib.LinearLR(opt, end_factor=1.5)
+    with pytest.raises(ValueError, match="LinearLR expected total_iters to be a non-negative int, got -1"):
+        lib.LinearLR(opt, total_iters=-1)
+    with pytest.raises(ValueError, match="LinearWarmup expected warmup to be a positive int, got 0"):
+        lib.LinearWarmup(opt, warmup=0)
+    with pytest.raises(ValueError, match=r"CosineAnnealingLR expected eta_min in \[0.0, inf\)"):
+        lib.CosineAnnealingLR(opt, T_max=3, eta_min=-1.0)
+    assert opt.lr == 0.1  # a refused scheduler leaves the optimizer alone
+    with pytest.raises(ValueError, match=r"SGD expected lr >= 0 \(finite\), got nan"):
+        opt.lr = float("nan")
+    with pytest.raises(TypeError, match="SGD expected lr to be a number, got NoneType"):
+        opt.lr = None
 
 
 def test_updates_are_in_place():
@@ -164,13 +279,38 @@ def test_step_without_gradients_and_more_bad_input():
 
     with pytest.raises(ValueError, match="no gradient for parameter 'w'"):
         lib.SGD(Bare(), lr=0.1).step()
-    with pytest.raises(ValueError, match="momentum >= 0"):
+    with pytest.raises(ValueError, match=r"SGD expected momentum in \[0.0, inf\), got -0.5"):
         lib.SGD(lib.Dense(2, 2), lr=0.1, momentum=-0.5)
-    with pytest.raises(ValueError, match="weight_decay >= 0"):
+    with pytest.raises(TypeError, match="RMSprop expected alpha to be a number, got str"):
+        lib.RMSprop(lib.Dense(2, 2), alpha="0.9")
+    with pytest.raises(ValueError, match=r"Adam expected betas as a pair of numbers in \[0, 1\), got 0.9"):
+        lib.Adam(lib.Dense(2, 2), betas=0.9)
+    with pytest.raises(ValueError, match=r"AdamW expected weight_decay in \[0.0, inf\), got -1"):
         lib.AdamW(lib.Dense(2, 2), weight_decay=-1)
     with pytest.raises(ValueError, match="at least one module"):
         lib.Adam([])
-    with pytest.raises(ValueError, match="T_max >= 1"):
+    with pytest.raises(ValueError, match="CosineAnnealingLR expected T_max to be a positive int, got 0"):
         lib.CosineAnnealingLR(lib.SGD(lib.Dense(2, 2), lr=0.1), T_max=0)
     with pytest.raises(TypeError, match="expected an Optimizer"):
         lib.StepLR("sgd", step_size=1)
+
+
+def test_step_refuses_bad_gradients_before_touching_any_parameter():
+    layer = lib.Dense(2, 2)
+    opt = lib.SGD(layer, lr=0.1)
+    before = {k: v.copy() for k, v in layer.params.items()}
+    layer.grads["bias"] = np.zeros(2, np.float32)
+    with pytest.raises(TypeError, match="SGD: gradient of 'bias' has dtype float32, parameter has float64"):
+        opt.step()
+    layer.grads["bias"] = np.zeros((1, 2))
+    with pytest.raises(ValueError, match=r"SGD: gradient of 'bias' has shape \(1, 2\), parameter has \(2,\)"):
+        opt.step()
+    assert all((layer.params[k] == before[k]).all() for k in before)  # "weight" came first and is untouched
+
+
+def test_non_finite_gradients_are_applied_as_in_torch():
+    """PyTorch's optimizers apply NaN/inf gradients; so do lib's (lib.fit stops before that)."""
+    layer = lib.Dense(2, 1)
+    layer.grads["weight"] = np.array([[np.inf, 0.0]])
+    lib.SGD(layer, lr=0.1).step()
+    assert np.isneginf(layer.params["weight"][0, 0])
