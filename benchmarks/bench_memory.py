@@ -12,10 +12,11 @@ steps (one-time initialisation, e.g. oneDNN's, is not the pass's):
   and dx: the layer's new gradients replace the old ones, so this is what the layer (and
   ``lib.recurrent.WORK_ARRAYS``, the shared pool of idle work arrays, reported in its own column)
   keeps after the pass. The pool is emptied before the pass, so the pass allocates everything.
-* **lib, RSS** and **torch, RSS** — the process's peak resident set size (``ru_maxrss``) minus its
-  resident size just before the pass, and the resident size after the pass (outputs dropped) minus
-  the same baseline. PyTorch's CPU allocator has no memory statistics of its own; RSS counts pages
-  actually touched, and what the C allocator keeps for reuse after ``free`` still counts as resident.
+* **lib, RSS** and **torch, RSS** — the process's peak resident set size during the pass (``VmHWM``,
+  reset just before it through ``/proc/self/clear_refs``, so Linux only) minus its resident size just
+  before the pass, and the resident size after the pass (outputs dropped) minus the same baseline.
+  PyTorch's CPU allocator has no memory statistics of its own; RSS counts pages actually touched, and
+  what the C allocator keeps for reuse after ``free`` still counts as resident.
 
 *Minimum* is what backward needs from forward, for one layer: the LSTM's four gates, cell and hidden
 states, T·N·6H numbers; the GRU's r, z, n, W_hn·h + b_hn and h, T·N·5H (PyTorch's GRU keeps the same);
@@ -47,14 +48,24 @@ INPUT_SIZE = 32
 PER_STEP = {"LSTM": 6, "GRU": 5, "RNN": 1}  # numbers per step, sample and hidden unit that backward needs
 
 CHILD = r"""
-import json, resource, sys, gc
+import json, sys, gc
 import numpy as np
 kind, dtype, N, T, H, D, who = sys.argv[1:8]
 N, T, H, D = int(N), int(T), int(H), int(D)
 
+def status(key):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key))
+
 def rss():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize()
+    return status("VmRSS:")
+
+def reset_peak():  # Linux ≥ 4.0: start VmHWM (the peak resident size) afresh from the current size
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+def peak():
+    return status("VmHWM:")
 
 rng = np.random.default_rng(0)
 x = rng.standard_normal((N, T, D)).astype(dtype)
@@ -69,13 +80,14 @@ if who == "torch":
     del x, g, o
     gc.collect()
     base = rss()
+    reset_peak()
     xx = xt.detach().requires_grad_(True)
     out, state = layer(xx)
     out.backward(gt)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+    top = peak() - base
     del out, state, xx
     gc.collect()
-    print(json.dumps({"rss_peak": peak, "rss_retained": rss() - base}))
+    print(json.dumps({"rss_peak": top, "rss_retained": rss() - base}))
 else:
     import tracemalloc
     import lib
@@ -97,12 +109,13 @@ else:
         print(json.dumps({"trace_peak": peak, "trace_retained": retained, "pool": WORK_ARRAYS.idle_bytes}))
     else:
         base = rss()
+        reset_peak()
         out, state = layer.forward(x)
         dx = layer.backward(g)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+        top = peak() - base
         del out, state, dx
         gc.collect()
-        print(json.dumps({"rss_peak": peak, "rss_retained": rss() - base}))
+        print(json.dumps({"rss_peak": top, "rss_retained": rss() - base}))
 """
 
 

@@ -106,7 +106,8 @@ class RNN(RecurrentLayer):
         k0 = T if reverse else 0
         hs_ext[k0] = h0
         np.dot(u.reshape(T * N, D), W_ihT, hs.reshape(T * N, H))
-        hs += b_ih + b_hh
+        hs += b_ih  # (x W_ihᵀ + b_ih) + b_hh: the order PyTorch's (and earlier lib's) rounding follows
+        hs += b_hh
         hm = None if h_mask is None else take((T, N, H))
         tmp = np.empty((N, H), dt)
         dot, add, mul = np.dot, np.add, np.multiply
