@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import threading
+import tracemalloc
 import warnings
 from collections.abc import Sequence
 
@@ -78,8 +79,9 @@ class WorkArrays:
     longer needed (when backward has used them, or when the next forward replaces an unused cache); the
     pool keeps at most ``limit`` bytes of idle arrays for the next pass and lets the rest go. It holds
     nothing of any layer's results, belongs to no layer, and is never pickled or copied with one.
-    ``WORK_ARRAYS.limit = 0`` turns it off;
-    ``WORK_ARRAYS.clear()`` empties it.
+    ``WORK_ARRAYS.limit = 0`` turns it off; ``WORK_ARRAYS.clear()`` empties it. While :mod:`tracemalloc`
+    is tracing, the pool is bypassed (every array is allocated afresh and dropped when given back), so
+    that traced memory counts everything a pass uses and nothing it does not.
     """
 
     def __init__(self, limit: int) -> None:
@@ -95,6 +97,8 @@ class WorkArrays:
     def take(self, shape: tuple[int, ...], dtype, owner: list) -> np.ndarray:
         """An uninitialised array of ``shape`` and ``dtype``; its memory is recorded in ``owner``."""
         dtype = np.dtype(dtype)
+        if tracemalloc.is_tracing():
+            return np.empty(shape, dtype)
         need = math.prod(shape) * dtype.itemsize
         buf = None
         with self._lock:
@@ -111,6 +115,9 @@ class WorkArrays:
 
     def give(self, owner: list) -> None:
         """Return every array recorded in ``owner`` (nothing may use them afterwards) and empty it."""
+        if tracemalloc.is_tracing():
+            owner.clear()
+            return
         with self._lock:
             held = sum(b.nbytes for b in self._idle)
             for b in owner:

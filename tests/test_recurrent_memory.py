@@ -88,7 +88,7 @@ def test_traced_memory_peak_and_retained(kind):
     assert peak <= 1.5 * minimum + 2 * N * T * (D + H) * 4, (peak, minimum)  # + x's copy and dx, for the RNN
     if kind != "rnn":
         assert peak <= 1.5 * minimum, (peak / minimum)
-    assert retained - WORK_ARRAYS.idle_bytes < 0.01 * minimum, (retained, WORK_ARRAYS.idle_bytes)  # Python objects
+    assert retained < 0.01 * minimum, retained  # Python objects; the pool is bypassed while tracing
     assert WORK_ARRAYS.idle_bytes <= WORK_ARRAYS.limit
 
 
@@ -141,3 +141,26 @@ def test_second_backward_needs_a_new_forward():
     layer.backward(np.ones_like(out))
     with pytest.raises(RuntimeError, match="twice after one forward"):
         layer.backward(np.ones_like(out))
+
+
+def test_pool_is_bypassed_while_tracemalloc_traces():
+    """Traced memory then counts every array a pass uses: a probe after other passes measures the same."""
+    layer = lib.LSTM(2, 8, rng=np.random.default_rng(4))
+    x = np.ones((4, 30, 2))
+
+    def traced_peak():
+        tracemalloc.start()
+        try:
+            out, _ = layer.forward(x)
+            layer.backward(np.ones_like(out))
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    WORK_ARRAYS.clear()
+    first = traced_peak()
+    assert WORK_ARRAYS.idle_bytes == 0
+    out, _ = layer.forward(x)  # untraced passes fill the pool …
+    layer.backward(np.ones_like(out))
+    assert WORK_ARRAYS.idle_bytes > 0
+    assert traced_peak() > 0.95 * first  # … and a traced pass still allocates everything it uses
