@@ -3,6 +3,7 @@
 #   make book   build the HTML book into _build/html, executing every notebook
 #   make test   lint, unit tests, every notebook under nbval, the browser test
 #   make lab    open JupyterLab on chapters/
+#   make serve  serve the built book on http://127.0.0.1:8000/ (its in-browser copy needs http)
 #   make preview CHAPTERS="chapters/x.ipynb"  build just those chapters
 #   make bench  time lib's LSTM/GRU against PyTorch (not part of the tests)
 #   make clean  remove build output and caches (keeps .venv)
@@ -33,7 +34,7 @@ export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 DEFAULT_THREADS := env -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS -u MKL_NUM_THREADS
 
-.PHONY: help book test lint preview lab bench clean distclean
+.PHONY: help book test lint preview lab serve bench clean distclean
 
 help:
 	@sed -n '1,10p' Makefile | sed 's/^# \{0,1\}//'
@@ -61,6 +62,17 @@ $(MATHJAX):
 	npm install --silent --no-audit --no-fund --prefix .build/npm mathjax@$(MATHJAX_VERSION)
 	cp -r .build/npm/node_modules/mathjax/es5 _vendor/mathjax
 
+# JupyterLite's build tools for the in-browser copy of the book (tools/lite.py), pinned and hashed, kept
+# out of .venv (their jupyterlab_widgets conflicts with the readers'). PYODIDE_DIST=<URL, folder or
+# tarball of Pyodide 0.27.7> takes Pyodide's packages from there instead of the pinned transport package.
+LITE_TOOLS := .build/lite/pkgs/.installed
+PYODIDE_DIST ?=
+export PYODIDE_DIST
+$(LITE_TOOLS): requirements-lite.txt | $(VENV)/bin/activate
+	rm -rf .build/lite/pkgs
+	$(PY) -m pip install --quiet --no-deps --require-hashes --target .build/lite/pkgs -r requirements-lite.txt
+	touch $@
+
 # Headless Chromium for the browser test: Debian's package, never a download.
 CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
@@ -74,10 +86,11 @@ $(CHROMIUM):
 # jupyter-cache keys on cell source only: tools/cache_guard.py clears the cache
 # when lib/, the requirements or the execution config change. tools/execute.py
 # then runs the uncached notebooks $(JOBS) at a time, so the build only renders.
-book: $(VENV)/.book-installed $(MATHJAX)
+book: $(VENV)/.book-installed $(MATHJAX) $(LITE_TOOLS)
 	$(PY) tools/cache_guard.py
 	$(PY) tools/execute.py --jobs $(JOBS)
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	$(PY) tools/lite.py
 	$(PY) tools/exec_report.py
 
 # --- the tests -----------------------------------------------------------------
@@ -96,6 +109,13 @@ preview: $(VENV)/.book-installed $(MATHJAX)
 
 lab: $(VENV)/.book-installed
 	$(DEFAULT_THREADS) -u NNBOOK_NO_PROGRESS $(BIN)/jupyter lab chapters/
+
+# The in-browser copy (JupyterLite) does not work from file:// URLs: serve the book on loopback.
+PORT ?= 8000
+serve:
+	@test -f _build/html/index.html || { echo "no book in _build/html: make book first" >&2; exit 1; }
+	@echo "The book: http://127.0.0.1:$(PORT)/  (Ctrl+C stops)"
+	$(PYTHON_SYS) -m http.server --bind 127.0.0.1 --directory _build/html $(PORT)
 
 bench: $(VENV)/.dev-installed
 	$(DEFAULT_THREADS) $(PY) benchmarks/bench_rnn.py --out benchmarks/results.md

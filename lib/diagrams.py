@@ -794,19 +794,22 @@ def draw_gru_cell(layer=None, *, convention: str = "pytorch", reset_after: bool 
     cw = gw + 0.1
     _box(ax, xc, y_gate, cw, gh, "layer", r"$\tanh$", "candidate")
 
-    # the reset gate and the past, into the candidate
+    # the reset gate and the past, into the candidate. The past is h_{t-1} itself: its wire leaves the line
+    # that carries h_{t-1} down to the gates (left of the z_t product on the state path, which would feed
+    # z_t ⊙ h_{t-1} instead) and passes over the z_t wire on its way.
+    y_tap = 7.2
     _line(ax, (xr + gw / 2, y_gate), (x_reset - r, y_gate))
     _label(ax, (xr + gw / 2 + x_reset - r) / 2, y_gate + 0.3, r"$\mathbf{r}_t$", "gate")
     _op(ax, x_reset, y_gate, r"$\times$")
-    _dot(ax, x_reset, y_top, 0.09)
+    _dot(ax, x_drop, y_tap)
     _line(ax, (x_reset + r, y_gate), (xc - cw / 2, y_gate))
     if reset_after:
         y_lin, lh = 4.0, 0.72
-        _line(ax, (x_reset, y_top), (x_reset, y_lin + lh / 2))
+        _line(ax, (x_drop, y_tap), (x_reset, y_tap), (x_reset, y_lin + lh / 2))
         _box(ax, x_reset, y_lin, 3.0, lh, "layer", r"$W_{hn}\,\mathbf{h}_{t-1} + \mathbf{b}_{hn}$", fontsize=9.5)
         _line(ax, (x_reset, y_lin - lh / 2), (x_reset, y_gate + r))
     else:
-        _line(ax, (x_reset, y_top), (x_reset, y_gate + r))
+        _line(ax, (x_drop, y_tap), (x_reset, y_tap), (x_reset, y_gate + r))
         _label(ax, (x_reset + r + xc - cw / 2) / 2, y_gate + 0.3, r"$W_{hn}$", fontsize=10.5, color=_MUTED)
 
     # the interpolation: one branch of z scales h_{t-1}, the other the candidate; "1 −" on one of them
@@ -824,6 +827,7 @@ def draw_gru_cell(layer=None, *, convention: str = "pytorch", reset_after: bool 
         _op(ax, xr, y_mix, r"$1-$", r=r1, fontsize=10)
         _line(ax, (xr + r1, y_mix), (xc - r, y_mix))
         _bridge(ax, x_reset, y_mix)
+        _bridge(ax, xz, y_tap)
         _label(ax, x_label, y_mix + 0.3, r"$1-\mathbf{z}_t$", "gate")
     else:  # (1 − z_t) ⊙ h_{t-1} + z_t ⊙ candidate
         y_one = (y_mix + y_top) / 2
@@ -833,6 +837,7 @@ def draw_gru_cell(layer=None, *, convention: str = "pytorch", reset_after: bool 
         _label(ax, xz + r1 + 0.12, y_one, r"$1-\mathbf{z}_t$", "gate", ha="left")
         _line(ax, (xz, y_mix), (xc - r, y_mix))
         _bridge(ax, x_reset, y_mix)
+        _bridge(ax, xz, y_tap)
         _label(ax, x_label, y_mix + 0.3, r"$\mathbf{z}_t$", "gate")
 
     title = conv["title"] if reset_after == conv["reset_after"] else (

@@ -41,7 +41,7 @@ def _pages() -> list[str]:
     return sorted(
         str(p.relative_to(HTML))
         for p in HTML.rglob("*.html")
-        if not {"_static", "_sources", "_images"} & set(p.relative_to(HTML).parts)
+        if not {"_static", "_sources", "_images", "lite"} & set(p.relative_to(HTML).parts)
     )
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch
 from matplotlib.text import Text
 
 import lib
@@ -280,6 +281,23 @@ def test_gru_cell_puts_one_minus_on_the_branch_its_equation_says():
     dx_chung, _ = one_minus_position("chung")
     assert dx_torch > 1.0, "PyTorch: 1 − z_t goes right, to the candidate's product"
     assert dx_chung == pytest.approx(0.0), "Chung: 1 − z_t goes up, to the product with h_{t−1}"
+
+
+@pytest.mark.parametrize("convention", ["pytorch", "cho", "chung"])
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_gru_cell_feeds_h_prev_itself_to_the_reset_branch(convention, reset_after):
+    """The wire into W_hn·h_{t−1} (reset after) or r_t ⊙ h_{t−1} (reset before) carries h_{t−1}: no wire may leave
+    the state path between its product with the update gate and the sum (that would carry z_t ⊙ h_{t−1})."""
+    fig = lib.draw_gru_cell(convention=convention, reset_after=reset_after)
+    texts_at = {t.get_text(): t.get_position() for t in fig.findobj(Text) if t.get_text() in (r"$+$",)}
+    x_keep, y_top = max((t.get_position() for t in fig.findobj(Text) if t.get_text() == r"$\times$"),
+                        key=lambda p: p[1])
+    x_sum = texts_at[r"$+$"][0]
+    starts = [p.get_path().vertices[0] for p in fig.findobj(FancyArrowPatch)]
+    on_path = [x for x, y in starts if abs(y - y_top) < 1e-9 and x_keep + 0.5 < x < x_sum]
+    assert not on_path, f"a wire leaves the state path at x={on_path}, after the z_t product at x={x_keep}"
+    taps = [(x, y) for x, y in starts if x < x_keep and y_top - 1.5 < y < y_top]
+    assert taps, "the reset branch should leave the h_{t-1} wire left of the z_t product"
 
 
 def test_gru_cell_equations_are_what_lib_computes():
