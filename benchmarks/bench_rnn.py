@@ -1,6 +1,6 @@
 """Time forward + backward of lib's LSTM and GRU against torch.nn on the CPU.
 
-    python benchmarks/bench_rnn.py [--quick] [--threads N] [--out benchmarks/results.md]
+    python benchmarks/bench_rnn.py [--quick] [--only LSTM:float32] [--clock cpu] [--threads N] [--out results.md]
 
 For every case of the grid (layer × dtype × batch × time × hidden) both
 implementations run the same work — a forward pass over a batch-first sequence
@@ -9,6 +9,11 @@ threads (``torch.set_num_threads`` and threadpoolctl for NumPy's BLAS). Repeats
 are interleaved (lib, torch, lib, torch, …) so drifts in machine load hit both
 alike, and the median of each is reported with the ratio lib/torch. The summary
 is the geometric mean of the ratios. This is a benchmark, not a test.
+
+``--clock cpu`` times with the process's CPU time instead of the wall clock: on a
+machine shared with other busy processes, waiting for a core then counts for
+neither side (both run on one thread, so on a quiet machine the two clocks agree).
+``--only`` keeps the cases whose "layer:dtype:batch:time:hidden" starts with it.
 """
 
 from __future__ import annotations
@@ -49,7 +54,8 @@ def _torch_step(layer, x, g):
     out.backward(g)
 
 
-def time_case(kind: str, dtype: str, batch: int, steps: int, hidden: int, repeats: int) -> tuple[float, float]:
+def time_case(kind: str, dtype: str, batch: int, steps: int, hidden: int, repeats: int,
+              clock=time.perf_counter) -> tuple[float, float]:
     rng = np.random.default_rng(0)
     ours = getattr(lib, kind)(INPUT_SIZE, hidden, dtype=np.dtype(dtype), rng=rng)
     theirs = getattr(torch.nn, kind)(INPUT_SIZE, hidden, batch_first=True).to(getattr(torch, dtype))
@@ -61,12 +67,12 @@ def time_case(kind: str, dtype: str, batch: int, steps: int, hidden: int, repeat
     _torch_step(theirs, xt, gt)
     t_lib, t_torch = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         _lib_step(ours, x, g)
-        t_lib.append(time.perf_counter() - start)
-        start = time.perf_counter()
+        t_lib.append(clock() - start)
+        start = clock()
         _torch_step(theirs, xt, gt)
-        t_torch.append(time.perf_counter() - start)
+        t_torch.append(clock() - start)
     return statistics.median(t_lib), statistics.median(t_torch)
 
 
@@ -76,7 +82,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smaller grid (float64 only, batch 1 and 64)")
     parser.add_argument("--repeats", type=int, default=0, help="repeats per case (default: by size)")
     parser.add_argument("--out", type=Path, help="also write the Markdown table here")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="wall clock (default) or the process's CPU time (for a loaded machine)")
+    parser.add_argument("--only", default="", help='only cases starting with this, e.g. "LSTM:float32"')
     args = parser.parse_args()
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
 
     torch.set_num_threads(args.threads)
     grid = QUICK if args.quick else GRID
@@ -85,9 +95,11 @@ def main() -> None:
         blas = ", ".join(f"{i['internal_api']} {i.get('version', '')} ({i.get('architecture', '?')})"
                          for i in threadpool_info() if i["user_api"] == "blas")
         for kind, dtype, batch, steps, hidden in itertools.product(*grid.values()):
+            if not f"{kind}:{dtype}:{batch}:{steps}:{hidden}".startswith(args.only):
+                continue
             work = batch * steps * hidden * hidden
             repeats = args.repeats or max(5, min(50, int(2e8 / work)))
-            t_lib, t_torch = time_case(kind, dtype, batch, steps, hidden, repeats)
+            t_lib, t_torch = time_case(kind, dtype, batch, steps, hidden, repeats, clock)
             ratio = t_lib / t_torch
             ratios.append(ratio)
             rows.append(f"| {kind} | {dtype} | {batch} | {steps} | {hidden} | {1e3 * t_lib:.2f} | "
@@ -96,7 +108,8 @@ def main() -> None:
     geomean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
     header = [
         f"lib vs torch {torch.__version__}, forward + backward, input size {INPUT_SIZE}, "
-        f"{args.threads} thread(s); NumPy {np.__version__} with {blas}; {platform.processor() or platform.machine()}",
+        f"{args.threads} thread(s), {args.clock} clock; NumPy {np.__version__} with {blas}; "
+        f"{platform.processor() or platform.machine()}",
         "",
         "| layer | dtype | batch | time | hidden | lib (ms) | torch (ms) | lib/torch |",
         "|---|---|---:|---:|---:|---:|---:|---:|",

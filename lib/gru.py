@@ -17,7 +17,7 @@ import numpy as np
 from ._checks import check_array
 from .lstm import sigmoid_
 from .module import Module
-from .recurrent import RecurrentLayer, check_rng, check_size
+from .recurrent import RecurrentLayer, backward_chunks, check_rng, check_size, chunk_steps
 
 
 class GRUCell(Module):
@@ -87,83 +87,155 @@ class GRU(RecurrentLayer):
 
     ``forward(x, state=None, lengths=None) -> (outputs, h_n)``; ``backward(doutputs, dstate=None) -> dx``.
     ``history["gates"]`` holds r, z and n, each (N, T, H).
+
+    Per (layer, direction) the forward pass keeps r, z, n (T, N, 3H), W_hn·h_{t−1} + b_hn (T, N, H)
+    and the hidden states (T+1, N, H, with the initial state) — the same as PyTorch's GRU workspace;
+    backward overwrites them with gradients and frees them. The sigmoids are computed as
+    σ(a) = ½·tanh(a/2) + ½ with the r and z weight rows halved beforehand (exact).
     """
 
     gate_names = ("r", "z", "n")
 
-    def _scan(self, xw, W_hh, b_hh, h0, c0, mask, reverse, h_mask):
-        T, N, G = xw.shape
-        H = G // 3
-        W_T = np.ascontiguousarray(W_hh.T)  # (H, 3H)
-        rz = self._buffer("rz", (T, N, 2 * H), xw.dtype)
-        ns = self._buffer("n", (T, N, H), xw.dtype)
-        hns = self._buffer("hn", (T, N, H), xw.dtype)
-        hs = self._buffer("h", (T, N, H), xw.dtype)
-        gh = np.empty((N, G), dtype=xw.dtype)
-        h = h0
+    def _scan(self, u, W_ih, b_ih, W_hh, b_hh, h0, c0, mask, reverse, h_mask, take):
+        T, N, D = u.shape
+        H = self.hidden_size
+        G, H2, dt = 3 * H, 2 * H, self.dtype
+        half_rows = np.ones(G, dt)  # σ(a) = ½·tanh(a/2) + ½: the r, z rows halved (exact)
+        half_rows[:H2] = 0.5
+        Wi, Wh = take((G, D)), take((G, H))  # private copies, kept for backward
+        np.copyto(Wi, W_ih)
+        np.copyto(Wh, W_hh)
+        WiT_half, WhT_half = take((D, G)), take((H, G))  # transposed and C-ordered: BLAS is faster so
+        np.multiply(Wi.T, half_rows, WiT_half)
+        np.multiply(Wh.T, half_rows, WhT_half)
+        bias = b_ih.copy()
+        bias[:H2] += b_hh[:H2]  # b_hr, b_hz sit outside the reset product, b_hn inside it
+        bias *= half_rows
+        b_hn = b_hh[H2:].copy()
+        gates = take((T, N, G))  # x W_ihᵀ + b, then r, z, n in place
+        np.dot(u.reshape(T * N, D), WiT_half, gates.reshape(T * N, G))
+        gates += bias
+        hn_all = take((T, N, H))  # W_hn h_{t−1} + b_hn
+        hs_ext = take((T + 1, N, H))  # the initial state next to the first step's (see LSTM._scan)
+        hs = hs_ext[:T] if reverse else hs_ext[1:]
+        k0 = T if reverse else 0
+        hs_ext[k0] = h0
+        hm = None if h_mask is None else take((T, N, H))
+        gh, tmp = np.empty((N, G), dt), np.empty((N, H), dt)
+        gh_rz, gh_n = gh[:, :H2], gh[:, H2:]
+        half = np.array(0.5, dt)
+        dot, add, sub, mul, tanh = np.dot, np.add, np.subtract, np.multiply, np.tanh
+        WhT = WhT_half
+        RZ_, R_, Z_, N_ = (list(gates[:, :, :H2]), list(gates[:, :, :H]), list(gates[:, :, H:H2]),
+                           list(gates[:, :, H2:]))
+        HN_, Hs_ = list(hn_all), list(hs)
+        M_ = None if mask is None else list(mask)
+        Hm_ = None if hm is None else list(hm)
+        h = hs_ext[k0]
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
-            np.matmul(h if h_mask is None else h * h_mask, W_T, out=gh)
-            gh += b_hh
-            a = rz[t]
-            np.add(xw[t, :, :2 * H], gh[:, :2 * H], out=a)
-            sigmoid_(a)
-            r, z = a[:, :H], a[:, H:]
-            hns[t] = gh[:, 2 * H:]
-            n = ns[t]
-            np.multiply(r, hns[t], out=n)
-            n += xw[t, :, 2 * H:]
-            np.tanh(n, out=n)
-            h_t = hs[t]
-            np.subtract(h, n, out=h_t)  # h' = n + z ⊙ (h − n)
-            h_t *= z
-            h_t += n
-            if mask is not None:
+            h_in = h
+            if Hm_ is not None:
+                h_in = Hm_[t]
+                mul(h, h_mask, h_in)
+            dot(h_in, WhT, gh)
+            rz = RZ_[t]
+            add(rz, gh_rz, rz)
+            tanh(rz, rz)
+            mul(rz, half, rz)
+            add(rz, half, rz)               # r, z
+            hn = HN_[t]
+            add(gh_n, b_hn, hn)
+            n = N_[t]
+            mul(R_[t], hn, tmp)
+            add(n, tmp, n)
+            tanh(n, n)                      # n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+            h_t = Hs_[t]
+            sub(h, n, h_t)
+            mul(h_t, Z_[t], h_t)
+            add(h_t, n, h_t)                # h' = n + z ⊙ (h − n)
+            if M_ is not None:
+                m = M_[t]
                 h_t -= h
-                h_t *= mask[t]
+                h_t *= m
                 h_t += h
             h = h_t
-        return hs, h, None, (rz, ns, hns, hs, h0, W_T, h_mask)
+        return hs, h.copy(), None, (gates, hn_all, hs_ext, hm, u, Wi, Wh, h_mask, reverse)
 
-    def _scan_backward(self, cache, dout, dhT, dcT, mask, reverse):
-        rz, ns, hns, hs, h0, W_T, h_mask = cache
-        T, N, H = ns.shape
-        r, z = rz[:, :, :H], rz[:, :, H:]
-        h_prev = self._previous("h_prev", hs, h0, reverse)
-        # dG = dh ⊙ K, with K = [∂/∂r_pre, ∂/∂z_pre, ∂/∂(W_hn h + b_hn), ∂/∂n_pre] for all steps.
-        K = self._buffer("K", (T, N, 4, H), ns.dtype)
-        Kn = (1 - z) * (1 - ns * ns)
-        K[:, :, 0] = Kn * hns * r * (1 - r)
-        K[:, :, 1] = (h_prev - ns) * z * (1 - z)
-        K[:, :, 2] = Kn * r
-        K[:, :, 3] = Kn
-        Z = z
-        if mask is not None:
-            K *= mask[:, :, :, None]
-            Z = z * mask + (1 - mask)
-        W = np.ascontiguousarray(W_T.T)  # (3H, H)
-        dG = self._buffer("dG", (T, N, 4, H), ns.dtype)
-        dh_next = np.zeros((N, H), ns.dtype) if dhT is None else dhT.copy()
-        record = np.empty((T, N, H), ns.dtype) if self.record else None
-        for t in (range(T) if reverse else range(T - 1, -1, -1)):
-            dh = dout[t] + dh_next
-            if record is not None:
-                record[t] = dh
-            np.multiply(K[t], dh[:, None, :], out=dG[t])
-            dh_rec = dG[t, :, :3].reshape(N, 3 * H) @ W
-            if h_mask is not None:
-                dh_rec *= h_mask
-            dh_next = dh * Z[t]
-            dh_next += dh_rec
-        dgh = dG[:, :, :3].reshape(T * N, 3 * H)
-        if h_mask is not None:  # W_hh saw the masked state; the interpolation (K's z block) the plain one
-            h_prev *= h_mask
-        dxw = dG[:, :, [0, 1, 3]].reshape(T, N, 3 * H)
-        norms = None if record is None else np.sqrt((record**2).sum(axis=(1, 2)))
-        return dxw, dgh.T @ h_prev.reshape(-1, H), dgh.sum(axis=0), dh_next, None, norms
+    def _scan_backward(self, cache, dout, dhT, dcT, mask, du, take):
+        gates, hn_all, hs_ext, hm, u, Wi, Wh, h_mask, reverse = cache
+        T, N, G = gates.shape
+        H = G // 3
+        dt = self.dtype
+        h_prev = hs_ext[1:] if reverse else hs_ext[:T]
+        one = np.array(1.0, dt)
+        dot, add, sub, mul = np.dot, np.add, np.subtract, np.multiply
+        g3 = gates.reshape(T, N, 3, H)
+        C = chunk_steps(T, N, H)
+        X, Y, W, Zb, DH = (take((C, N, H)) for _ in range(5))
+        DO = None if mask is None else take((C, N, H))
+        Mc = None if mask is None else 1 - mask
+        dnext = np.zeros((N, H), dt) if dhT is None else dhT.copy()  # ∂L/∂h_t from the future
+        dh_rec = np.empty((N, H), dt)
+        record = take((T, N, H)) if self.record else None
+        rows, rows3 = list(gates), list(g3)
+        for start, end in backward_chunks(T, C, reverse):
+            n_ = end - start
+            r, z, n, hn = g3[start:end, :, 0], g3[start:end, :, 1], g3[start:end, :, 2], hn_all[start:end]
+            x, y, w, zb = X[:n_], Y[:n_], W[:n_], Zb[:n_]
+            dhc = DH[:n_] if record is None else record[start:end]
+            mul(n, n, x)
+            sub(one, x, x)
+            sub(one, z, y)
+            mul(x, y, x)                    # Kn = (1 − z)(1 − n²) = ∂h'/∂n_pre
+            mul(y, z, y)
+            sub(h_prev[start:end], n, w)
+            mul(y, w, y)                    # K_z = (h − n) σ'(z)
+            np.copyto(zb, z)
+            np.copyto(z, y)
+            sub(one, r, y)
+            mul(y, r, y)
+            mul(y, hn, y)
+            mul(y, x, y)                    # K_r = Kn (W_hn h + b_hn) σ'(r)
+            mul(x, r, n)                    # K_hn = Kn r
+            np.copyto(r, y)
+            np.copyto(hn, x)                # Kn, for ∂L/∂n_pre = Kn dh after the loop
+            src = dout[start:end]
+            if mask is not None:
+                mk = mask[start:end]
+                g3[start:end] *= mk[:, :, :, None]
+                hn *= mk
+                zb *= mk
+                zb += Mc[start:end]         # padded steps pass dh through unchanged
+                src = DO[:n_]
+                mul(dout[start:end], mk, src)
+            S_, D_, Db_, Z_ = list(src), list(dhc), list(dhc[:, :, None, :]), list(zb)
+            for k in (range(n_) if reverse else range(n_ - 1, -1, -1)):
+                t = start + k
+                d_h = D_[k]
+                add(S_[k], dnext, d_h)
+                mul(rows3[t], Db_[k], rows3[t])  # [∂r_pre, ∂z_pre, ∂(W_hn h + b_hn)]
+                mul(d_h, Z_[k], dnext)
+                dot(rows[t], Wh, dh_rec)
+                if h_mask is not None:
+                    mul(dh_rec, h_mask, dh_rec)
+                add(dnext, dh_rec, dnext)
+            mul(hn, dhc, hn)                # ∂L/∂n_pre
+        # gates holds [∂r_pre, ∂z_pre, ∂(W_hn h + b_hn)] = ∂L/∂(W_hh h + b_hh); hn_all holds ∂L/∂n_pre.
+        dG = gates.reshape(T * N, G)
+        hp = (h_prev if hm is None else hm).reshape(T * N, H)
+        u2 = u.reshape(T * N, u.shape[2])
+        dW_hh = dot(dG.T, hp)
+        db_hh = dG.sum(axis=0)
+        np.copyto(g3[:, :, 2], hn_all)  # now ∂L/∂(W_ih x + b_ih) = [∂r_pre, ∂z_pre, ∂n_pre]
+        dW_ih = dot(dG.T, u2)
+        db_ih = dG.sum(axis=0)
+        dot(dG, Wi, du.reshape(T * N, u.shape[2]))
+        norms = None if record is None else np.sqrt(np.einsum("tnh,tnh->t", record, record))
+        return dW_ih, db_ih, dW_hh, db_hh, dnext, None, norms
 
     def _gates_for_history(self, cache) -> dict[str, np.ndarray]:
-        rz, ns = cache[0], cache[1]
-        H = ns.shape[2]
-        # copies: the scan's work arrays are reused by the next call
-        return {"r": rz[:, :, :H].transpose(1, 0, 2).copy(), "z": rz[:, :, H:].transpose(1, 0, 2).copy(),
-                "n": ns.transpose(1, 0, 2).copy()}
+        gates = cache[0]
+        H = self.hidden_size
+        # copies: backward turns these arrays into gradients
+        return {"r": gates[:, :, :H].transpose(1, 0, 2).copy(), "z": gates[:, :, H:2 * H].transpose(1, 0, 2).copy(),
+                "n": gates[:, :, 2 * H:].transpose(1, 0, 2).copy()}

@@ -18,7 +18,7 @@ import numpy as np
 
 from ._checks import check_array
 from .module import Module
-from .recurrent import RecurrentLayer, check_rng, check_size
+from .recurrent import RecurrentLayer, backward_chunks, check_rng, check_size, chunk_steps
 
 
 def sigmoid_(a: np.ndarray) -> np.ndarray:
@@ -117,55 +117,84 @@ class LSTM(RecurrentLayer):
 
     ``forward(x, state=None, lengths=None) -> (outputs, (h_n, c_n))``;
     ``backward(doutputs, dstate=None) -> dx`` where ``dstate`` is ``(dh_n, dc_n)`` or None.
-    Internally the gates are kept in the order (o, i, f, g) so that one sigmoid call
-    covers three gates and one multiply covers the three gates fed by ∂L/∂c.
     ``history["gates"]`` holds i, f, g, o and the cell state c, each (N, T, H).
+
+    Per (layer, direction) the forward pass keeps the gate activations (T, 4H, N), the cell and
+    hidden states (T+1, H, N) each (the +1 is the initial state) and nothing else; backward turns
+    the gate array into ∂L/∂(pre-activations) in place and frees it all. The arrays are
+    feature-major — step t's gates are a (4H, N) block — so that every gate is a contiguous block
+    and every per-step NumPy call works on contiguous memory. Internally the gates are in the order
+    (o, i, f, g): one tanh call covers all four gates and two more turn the first three into
+    sigmoids, σ(a) = ½·tanh(a/2) + ½, with their weight rows halved beforehand (exact).
     """
 
     gate_names = ("i", "f", "g", "o")
     has_cell = True
+    _feature_major = True
 
-    def _perm(self, H: int) -> np.ndarray:
+    @staticmethod
+    def _perm(H: int) -> np.ndarray:
         """Rows of PyTorch's (i, f, g, o) blocks in the internal (o, i, f, g) order."""
         return np.concatenate([np.arange(3 * H, 4 * H), np.arange(0, 2 * H), np.arange(2 * H, 3 * H)])
 
-    def _gate_rows(self) -> np.ndarray:
-        return self._perm(self.hidden_size)
-
-    def _scan(self, xw, W_hh, b_hh, h0, c0, mask, reverse, h_mask):
-        T, N, G = xw.shape
-        H = G // 4
-        perm = self._perm(H)  # xw arrives in the internal order already (see _gate_rows)
-        xw += b_hh[perm]
-        W_T = np.ascontiguousarray(W_hh[perm].T)  # (H, 4H)
-        # σ(a) = ½·tanh(a/2) + ½: with the o, i, f columns halved (exact, a power of two) one tanh
-        # call covers all four gates, and two more calls turn the first three into sigmoids.
-        W_half = W_T.copy()
-        W_half[:, :3 * H] *= 0.5
-        xw[:, :, :3 * H] *= 0.5
-        gates = self._buffer("gates", (T, N, G), xw.dtype)
-        cs = self._buffer("c", (T, N, H), xw.dtype)
-        tcs = self._buffer("tanh_c", (T, N, H), xw.dtype)
-        hs = self._buffer("h", (T, N, H), xw.dtype)
-        tmp = np.empty((N, H), dtype=xw.dtype)
-        h, c = h0, c0
+    def _scan(self, u, W_ih, b_ih, W_hh, b_hh, h0, c0, mask, reverse, h_mask, take):
+        T, N, D = u.shape
+        H = self.hidden_size
+        G, H2, H3, dt = 4 * H, 2 * H, 3 * H, self.dtype
+        perm = self._perm(H)
+        half_rows = np.ones((G, 1), dt)  # σ(a) = ½·tanh(a/2) + ½: the o, i, f rows halved (exact)
+        half_rows[:H3] = 0.5
+        Wi, Wh = take((G, D)), take((G, H))  # private copies in the internal order, kept for backward
+        np.take(W_ih, perm, axis=0, out=Wi)
+        np.take(W_hh, perm, axis=0, out=Wh)
+        Wi_half, Wh_half = take((G, D)), take((G, H))
+        np.multiply(Wi, half_rows, Wi_half)
+        np.multiply(Wh, half_rows, Wh_half)
+        bias = (b_ih + b_hh)[perm][:, None] * half_rows
+        gates = take((T, G, N))
+        if N == 1:  # (T, G, 1) is (T, 1, G): one matrix product
+            np.dot(u.reshape(T, D), Wi_half.T, gates.reshape(T, G))
+        else:
+            np.matmul(Wi_half, u.transpose(0, 2, 1), out=gates)
+        gates += bias
+        # cs_ext/hs_ext hold the initial state at the scan's start and step t's state next to it, so that
+        # "the state before step t" is a contiguous slice too (no shifted copies in backward).
+        cs_ext, hs_ext = take((T + 1, H, N)), take((T + 1, H, N))
+        cs, hs = (cs_ext[:T], hs_ext[:T]) if reverse else (cs_ext[1:], hs_ext[1:])
+        k0 = T if reverse else 0
+        np.copyto(cs_ext[k0], c0.T)
+        np.copyto(hs_ext[k0], h0.T)
+        hm = None if h_mask is None else take((T, H, N))  # h_{t−1} ⊙ mask: what W_hh saw at step t
+        m_h = None if h_mask is None else h_mask.T
+        tmp, tc = np.empty((G, N), dt), np.empty((H, N), dt)
+        half = np.array(0.5, dt)
+        dot, add, mul, tanh = np.dot, np.add, np.multiply, np.tanh
+        A_, S_ = list(gates), list(gates[:, :H3])
+        O_, I_, F_, G_ = list(gates[:, :H]), list(gates[:, H:H2]), list(gates[:, H2:H3]), list(gates[:, H3:])
+        C_, Hs_ = list(cs), list(hs)
+        M_ = None if mask is None else list(mask.transpose(0, 2, 1))
+        Hm_ = None if hm is None else list(hm)
+        h, c = hs_ext[k0], cs_ext[k0]
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
-            a = gates[t]
-            np.matmul(h if h_mask is None else h * h_mask, W_half, out=a)
-            a += xw[t]
-            np.tanh(a, out=a)                      # o, i, f (at half their pre-activation) and g
-            sig = a[:, :3 * H]
-            sig *= 0.5
-            sig += 0.5                             # o, i, f = σ(pre-activation)
-            o, i, f, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            c_t, h_t = cs[t], hs[t]
-            np.multiply(f, c, out=c_t)
-            np.multiply(i, g, out=tmp)
-            c_t += tmp
-            np.tanh(c_t, out=tcs[t])
-            np.multiply(o, tcs[t], out=h_t)
-            if mask is not None:  # padded steps keep the previous state
-                m = mask[t]
+            a = A_[t]
+            h_in = h
+            if Hm_ is not None:
+                h_in = Hm_[t]
+                mul(h, m_h, h_in)
+            dot(Wh_half, h_in, tmp)
+            add(a, tmp, a)
+            tanh(a, a)                       # o, i, f (at half their pre-activation) and g
+            s = S_[t]
+            mul(s, half, s)
+            add(s, half, s)                  # o, i, f = σ(pre-activation)
+            c_t, h_t = C_[t], Hs_[t]
+            mul(F_[t], c, c_t)
+            mul(I_[t], G_[t], tc)
+            add(c_t, tc, c_t)
+            tanh(c_t, tc)
+            mul(O_[t], tc, h_t)
+            if M_ is not None:  # padded steps keep the previous state
+                m = M_[t]
                 c_t -= c
                 c_t *= m
                 c_t += c
@@ -173,74 +202,114 @@ class LSTM(RecurrentLayer):
                 h_t *= m
                 h_t += h
             h, c = h_t, c_t
-        return hs, h, c, (gates, cs, tcs, hs, h0, c0, W_T, h_mask)
+        cache = (gates, cs_ext, hs_ext, hm, u, Wi, Wh, h_mask, reverse)
+        return hs.transpose(0, 2, 1), h.T.copy(), c.T.copy(), cache
 
-    def _scan_backward(self, cache, dout, dhT, dcT, mask, reverse):
-        gates, cs, tcs, hs, h0, c0, W_T, h_mask = cache
-        T, N, G = gates.shape
+    def _scan_backward(self, cache, dout, dhT, dcT, mask, du, take):
+        gates, cs_ext, hs_ext, hm, u, Wi, Wh, h_mask, reverse = cache
+        T, G, N = gates.shape
         H = G // 4
-        g4 = gates.reshape(T, N, 4, H)
-        o, i, f, g = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2], g4[:, :, 3]
-        c_prev = self._previous("c_prev", cs, c0, reverse)
-        h_prev = self._previous("h_prev", hs, h0, reverse)
-        # Local derivatives for all steps at once: ∂a/∂(pre-activation) times what multiplies it.
-        K = self._buffer("K", (T, N, 4, H), gates.dtype)
-        tmp = self._buffer("tmp", (T, N, H), gates.dtype)
-        np.subtract(1, o, out=tmp)
-        np.multiply(tmp, o, out=K[:, :, 0])
-        K[:, :, 0] *= tcs                       # o  <- dh: tanh(c) σ'(o)
-        np.subtract(1, i, out=tmp)
-        np.multiply(tmp, i, out=K[:, :, 1])
-        K[:, :, 1] *= g                         # i  <- dc: g σ'(i)
-        np.subtract(1, f, out=tmp)
-        np.multiply(tmp, f, out=K[:, :, 2])
-        K[:, :, 2] *= c_prev                    # f  <- dc: c_{t-1} σ'(f)
-        np.multiply(g, g, out=tmp)
-        np.subtract(1, tmp, out=tmp)
-        np.multiply(tmp, i, out=K[:, :, 3])     # g  <- dc: i (1 - g²)
-        A = self._buffer("A", (T, N, H), gates.dtype)
-        np.multiply(tcs, tcs, out=A)
-        np.subtract(1, A, out=A)
-        A *= o                                  # dc += dh ⊙ A, A = o (1 - tanh²c)
-        F = f
-        if mask is not None:
-            K *= mask[:, :, :, None]
-            A = A * mask
-            F = f * mask + (1 - mask)
-        W = np.ascontiguousarray(W_T.T)  # (4H, H), internal order
-        dgates = self._buffer("dgates", (T, N, 4, H), gates.dtype)
-        dh_next = np.zeros((N, H), gates.dtype) if dhT is None else dhT.copy()
-        dc_next = np.zeros((N, H), gates.dtype) if dcT is None else dcT.copy()
-        record = np.empty((T, N, H), gates.dtype) if self.record else None
-        for t in (range(T) if reverse else range(T - 1, -1, -1)):
-            dh = dout[t] + dh_next
-            if record is not None:
-                record[t] = dh
-            dc = dh * A[t]
-            dc += dc_next
-            dG = dgates[t]
-            np.multiply(K[t, :, 0], dh, out=dG[:, 0])
-            np.multiply(K[t, :, 1:], dc[:, None, :], out=dG[:, 1:])
-            dc_next = dc * F[t]
-            dh_next = dG.reshape(N, G) @ W
-            if h_mask is not None:
-                dh_next *= h_mask
-            if mask is not None:
-                dh_next += dh * (1 - mask[t])
+        D, dt = u.shape[2], self.dtype
+        cs = cs_ext[:T] if reverse else cs_ext[1:]
+        c_prev = cs_ext[1:] if reverse else cs_ext[:T]
+        hp_all = (hs_ext[1:] if reverse else hs_ext[:T]) if hm is None else hm
+        WhT = Wh.T  # ∂L/∂h_{t−1} = W_hhᵀ · ∂L/∂a_t; BLAS is a little faster with a C-ordered copy, which pays
+        if T * N >= 512:  # for itself over enough steps
+            WhT = take((H, G))
+            np.copyto(WhT, Wh.T)
+        m_h = None if h_mask is None else h_mask.T
+        one = np.array(1.0, dt)
+        dot, add, sub, mul, tanh = np.dot, np.add, np.subtract, np.multiply, np.tanh
+        g4 = gates.reshape(T, 4, H, N)
+        C = chunk_steps(T, N, H)
+        TC, A, F, X, DO = (take((C, H, N)) for _ in range(5))
+        maskT = None if mask is None else mask.transpose(0, 2, 1)  # (T, 1, N)
+        Mc = None if mask is None else 1 - maskT
+        if N != 1:  # batch-major copies of a chunk, for the weight gradients' matrix products
+            DGs, HPs = take((C, N, G)), take((C, N, H))
+            Us = None if u.flags.c_contiguous else take((C, N, D))
+        dh, dc, tmp = np.empty((H, N), dt), np.empty((H, N), dt), np.empty((H, N), dt)
+        dh_rec = np.zeros((H, N), dt) if dhT is None else dhT.T.copy()  # ∂L/∂h_t from step t+1 (or h_T)
+        dc_next = np.zeros((H, N), dt) if dcT is None else dcT.T.copy()
+        record = take((T, H, N)) if self.record else None
+        dW_ih, dW_hh, db = np.zeros((G, D), dt), np.zeros((G, H), dt), np.zeros(G, dt)  # internal order
+        rows, o_rows, ifg = list(gates), list(gates[:, :H]), list(g4[:, 1:])
+        for start, end in backward_chunks(T, C, reverse):
+            n = end - start
+            o, i, f, g = g4[start:end, 0], g4[start:end, 1], g4[start:end, 2], g4[start:end, 3]
+            tc, a, fc, x = TC[:n], A[:n], F[:n], X[:n]
+            tanh(cs[start:end], tc)
+            mul(tc, tc, a)
+            sub(one, a, a)
+            mul(a, o, a)                     # A = o (1 − tanh² c): dc_t = dh_t ⊙ A_t + dc_{t+1} ⊙ f_{t+1}
+            np.copyto(fc, f)
+            sub(one, i, x)
+            mul(x, i, x)
+            mul(x, g, x)                     # K_i = g σ'(i), in x until i is no longer needed
+            mul(g, g, g)
+            sub(one, g, g)
+            mul(g, i, g)                     # K_g = i (1 − g²)
+            np.copyto(i, x)
+            sub(one, f, x)
+            mul(x, f, x)
+            mul(x, c_prev[start:end], f)     # K_f = c_{t−1} σ'(f)
+            sub(one, o, x)
+            mul(x, o, x)
+            mul(x, tc, o)                    # K_o = tanh(c) σ'(o)
+            src = DO[:n]
+            if mask is None:
+                np.copyto(src, dout[start:end].transpose(0, 2, 1))
+            else:
+                mk = maskT[start:end]
+                mul(dout[start:end].transpose(0, 2, 1), mk, src)
+                g4[start:end] *= mk[:, None]
+                a *= mk
+                fc *= mk
+                fc += Mc[start:end]          # padded steps pass dc through unchanged
+            S_, A_, F_ = list(src), list(a), list(fc)
+            for k in (range(n) if reverse else range(n - 1, -1, -1)):
+                t = start + k
+                d_h = dh if record is None else record[t]
+                add(S_[k], dh_rec, d_h)
+                mul(d_h, A_[k], dc)
+                add(dc, dc_next, dc)
+                o_t = o_rows[t]
+                mul(o_t, d_h, o_t)            # ∂L/∂o_pre = K_o dh
+                mul(ifg[t], dc, ifg[t])       # ∂L/∂(i, f, g)_pre = K dc
+                mul(dc, F_[k], dc_next)
+                dot(WhT, rows[t], dh_rec)
+                if m_h is not None:
+                    mul(dh_rec, m_h, dh_rec)
+                if mask is not None:          # padded steps pass dh through unchanged
+                    mul(d_h, Mc[t], tmp)
+                    add(dh_rec, tmp, dh_rec)
+            # this chunk's share of the weight gradients, from batch-major (steps·N, ·) matrices
+            if N == 1:
+                dG2, hp2 = gates[start:end].reshape(n, G), hp_all[start:end].reshape(n, H)
+            else:
+                dG2, hp2 = DGs[:n], HPs[:n]
+                np.copyto(dG2, gates[start:end].transpose(0, 2, 1))
+                np.copyto(hp2, hp_all[start:end].transpose(0, 2, 1))
+                dG2, hp2 = dG2.reshape(n * N, G), hp2.reshape(n * N, H)
+            if N == 1 or Us is None:
+                u2 = u[start:end].reshape(n * N, D)
+            else:
+                u2 = Us[:n]
+                np.copyto(u2, u[start:end])
+                u2 = u2.reshape(n * N, D)
+            dW_hh += dot(dG2.T, hp2)
+            dW_ih += dot(dG2.T, u2)
+            db += dG2.sum(axis=0)
+            dot(dG2, Wi, du[start:end].reshape(n * N, D))
         inv = np.argsort(self._perm(H))
-        dgates = dgates.reshape(T, N, G)  # internal order, as xw was
-        flat = dgates.reshape(-1, G)
-        if h_mask is not None:
-            h_prev *= h_mask
-        dW_hh = (flat.T @ h_prev.reshape(-1, H))[inv]
-        db_hh = flat.sum(axis=0)[inv]
-        norms = None if record is None else np.sqrt((record**2).sum(axis=(1, 2)))
-        return dgates, dW_hh, db_hh, dh_next, dc_next, norms
+        norms = None if record is None else np.sqrt(np.einsum("tij,tij->t", record, record))
+        return dW_ih[inv], db[inv], dW_hh[inv], db[inv], dh_rec.T.copy(), dc_next.T.copy(), norms
 
     def _gates_for_history(self, cache) -> dict[str, np.ndarray]:
-        gates, cs = cache[0], cache[1]
-        T, N, G = gates.shape
+        gates, cs_ext, reverse = cache[0], cache[1], cache[-1]
+        T, G, N = gates.shape
         H = G // 4
-        g4 = gates.reshape(T, N, 4, H).transpose(2, 1, 0, 3)  # (4, N, T, H), internal order o, i, f, g
+        cs = cs_ext[:T] if reverse else cs_ext[1:]
+        g4 = gates.reshape(T, 4, H, N).transpose(1, 3, 0, 2)  # (4, N, T, H), internal order o, i, f, g
         return {"i": g4[1].copy(), "f": g4[2].copy(), "g": g4[3].copy(), "o": g4[0].copy(),
-                "c": cs.transpose(1, 0, 2).copy()}  # a copy: the work arrays are reused next call
+                "c": cs.transpose(2, 0, 1).copy()}

@@ -26,6 +26,8 @@ dropout); :attr:`RecurrentLayer.dropout_masks` returns the masks of the last for
 from __future__ import annotations
 
 import math
+import threading
+import tracemalloc
 import warnings
 from collections.abc import Sequence
 
@@ -64,6 +66,92 @@ def check_rate(value, what: str, name: str) -> float:
 def _check_grad(d, what: str, shape: tuple[int, ...], dtype) -> np.ndarray:
     """A gradient array: exactly ``shape`` and ``dtype``, finite (check_array with a fixed shape)."""
     return check_array(d, what, shape=shape, dtype=dtype)
+
+
+class WorkArrays:
+    """A bounded pool of work arrays that the recurrent layers' passes borrow and give back.
+
+    Where the first touch of fresh memory costs more than the arithmetic done in it (page faults: freed
+    multi-megabyte arrays go back to the operating system), allocating a pass's arrays anew each time is
+    slow; keeping them inside every layer holds memory nobody uses between passes, for as long as the
+    layer lives, in every copy of it. This pool is the middle way: the arrays a forward pass keeps for
+    backward, and backward's scratch arrays, are borrowed here and given back as soon as they are no
+    longer needed (when backward has used them, or when the next forward replaces an unused cache); the
+    pool keeps at most ``limit`` bytes of idle arrays for the next pass and lets the rest go. It holds
+    nothing of any layer's results, belongs to no layer, and is never pickled or copied with one.
+    ``WORK_ARRAYS.limit = 0`` turns it off; ``WORK_ARRAYS.clear()`` empties it. While :mod:`tracemalloc`
+    is tracing, the pool is bypassed (every array is allocated afresh and dropped when given back), so
+    that traced memory counts everything a pass uses and nothing it does not.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = int(limit)
+        self._idle: list[np.ndarray] = []
+        self._lock = threading.Lock()
+
+    @property
+    def idle_bytes(self) -> int:
+        """Bytes held by idle arrays (not lent to any pass)."""
+        return sum(b.nbytes for b in self._idle)
+
+    def take(self, shape: tuple[int, ...], dtype, owner: list) -> np.ndarray:
+        """An uninitialised array of ``shape`` and ``dtype``; its memory is recorded in ``owner``."""
+        dtype = np.dtype(dtype)
+        if tracemalloc.is_tracing():
+            return np.empty(shape, dtype)
+        need = math.prod(shape) * dtype.itemsize
+        buf = None
+        with self._lock:
+            best = -1
+            for k, b in enumerate(self._idle):  # the smallest idle array that fits without wasting half of it
+                if need <= b.nbytes <= 2 * need + 4096 and (best < 0 or b.nbytes < self._idle[best].nbytes):
+                    best = k
+            if best >= 0:
+                buf = self._idle.pop(best)
+        if buf is None:
+            buf = np.empty(need, np.uint8)
+        owner.append(buf)
+        return buf[:need].view(dtype).reshape(shape)
+
+    def give(self, owner: list) -> None:
+        """Return every array recorded in ``owner`` (nothing may use them afterwards) and empty it."""
+        if tracemalloc.is_tracing():
+            owner.clear()
+            return
+        with self._lock:
+            held = sum(b.nbytes for b in self._idle)
+            for b in owner:
+                if held + b.nbytes <= self.limit:
+                    self._idle.append(b)
+                    held += b.nbytes
+        owner.clear()
+
+    def clear(self) -> None:
+        """Drop every idle array."""
+        with self._lock:
+            self._idle.clear()
+
+
+WORK_ARRAYS = WorkArrays(64 << 20)
+"""The pool the recurrent layers share (at most 64 MiB of idle arrays; see :class:`WorkArrays`)."""
+
+
+CHUNK_ELEMENTS = 1 << 16
+"""Backward passes compute their per-step factors for a chunk of steps at a time, in work arrays of about
+this many elements (steps × batch × hidden): vectorised over time like whole-sequence arrays, but small."""
+
+
+def chunk_steps(T: int, N: int, H: int) -> int:
+    """Steps per chunk of the backward pass (at least 1, at most T)."""
+    return max(1, min(T, CHUNK_ELEMENTS // max(1, N * H)))
+
+
+def backward_chunks(T: int, C: int, reverse: bool) -> list[tuple[int, int]]:
+    """(start, end) step ranges of C steps in the order backward visits them: from the last step for a
+    forward scan, from the first for a reverse one."""
+    if reverse:
+        return [(s, min(T, s + C)) for s in range(0, T, C)]
+    return [(max(0, e - C), e) for e in range(T, 0, -C)]
 
 
 class RecurrentLayer(Module):
@@ -109,16 +197,26 @@ class RecurrentLayer(Module):
         norm over the batch and hidden units of ∂L/∂h_t — the total gradient reaching the
         hidden state at step t (from the output at t and from step t+1).
     dstate : after :meth:`backward`, ∂L/∂(initial state), shaped like the state.
+    dropout_masks : the dropout masks of the last forward pass (read only).
+
+    Memory: ``forward`` keeps what ``backward`` needs (its own copies of x, the initial state and the
+    weights, and per layer and direction the states and gates; see each layer); ``backward`` uses those
+    arrays as its work space and frees them, so a second ``backward`` needs a new ``forward`` (as in
+    PyTorch). Between passes the layer holds its parameters, gradients and settings only; pickling and
+    ``copy.deepcopy`` never carry the cache. Work arrays are recycled through :data:`WORK_ARRAYS`.
     """
 
     gate_names: tuple[str, ...] = ()
     has_cell = False
+    _feature_major = False  # the scan reads its input u (T, N, D) fastest from a (T, D, N) array
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False,
                  dropout: float = 0.0, dtype=np.float64, rng: np.random.Generator | None = None,
                  record: bool = False, *, input_dropout: float | Sequence[float] = 0.0,
                  recurrent_dropout: float | Sequence[float] = 0.0) -> None:
         name = type(self).__name__
+        if not self.gate_names:
+            raise TypeError(f"{name} is the abstract base of the recurrent layers: use lib.RNN, lib.LSTM or lib.GRU")
         super().__init__(dtype)
         self.input_size = check_size(input_size, "input_size", name)
         self.hidden_size = check_size(hidden_size, "hidden_size", name)
@@ -149,8 +247,6 @@ class RecurrentLayer(Module):
         self.zero_grad()
         self._cache: list | None = None
         self._masks: dict[str, dict[str, np.ndarray]] = {"output": {}, "input": {}, "recurrent": {}}
-        self._buffers: dict[tuple, np.ndarray] = {}  # work arrays reused across calls (see _buffer)
-        self._slot = 0  # the (layer, direction) whose scan is running
 
     # -- helpers ---------------------------------------------------------------------
     def _per_layer(self, value, what: str) -> tuple[float, ...]:
@@ -218,13 +314,18 @@ class RecurrentLayer(Module):
 
     @property
     def dropout_masks(self) -> dict[str, dict[str, np.ndarray]]:
-        """The dropout masks of the last forward pass (read-only arrays; empty dicts in eval mode).
+        """The dropout masks of the last forward pass: read-only arrays, values 0 or 1/(1−p).
 
-        ``{"output": {"l0": (N, T, directions·H), …}`` — ``dropout``'s masks on the outputs of
-        layers 0 … L−2; ``"input": {"l0": (N, input features), "l0_reverse": …, …}`` —
-        ``input_dropout``'s per-sequence masks; ``"recurrent": {"l0": (N, H), …}`` —
-        ``recurrent_dropout``'s per-sequence masks on h_{t−1}}``. Keys are the (layer, direction)
-        names of :attr:`history`; a kind with rate 0 has no entries. Values are 0 or 1/(1−p).
+        A dict of three dicts, keyed by the (layer, direction) names of :attr:`history`:
+
+        - ``"output"``: ``dropout``'s masks on the outputs of layers 0 … L−2, ``{"l0": (N, T, directions·H), …}``
+          (fresh at every step);
+        - ``"input"``: ``input_dropout``'s masks, ``{"l0": (N, input features of layer 0), "l0_reverse": …}``
+          (one per sequence, the same at every step);
+        - ``"recurrent"``: ``recurrent_dropout``'s masks on h_{t−1}, ``{"l0": (N, H), …}`` (one per sequence).
+
+        A kind with rate 0, and every kind in evaluation mode, has no entries. The masks stay until the next
+        forward pass (backward does not free them).
         """
         return {kind: dict(masks) for kind, masks in self._masks.items()}
 
@@ -234,6 +335,19 @@ class RecurrentLayer(Module):
         return a
 
     # -- forward / backward ---------------------------------------------------------------
+    def _release(self) -> None:
+        """Give the cached pass's arrays back to the pool (the cache is gone afterwards)."""
+        if self._cache is not None:
+            for owner in self._cache[4]:
+                WORK_ARRAYS.give(owner)
+            self._cache = None
+
+    def __getstate__(self) -> dict:
+        """Pickling and ``copy.deepcopy`` carry parameters, gradients and settings, never the cache."""
+        state = self.__dict__.copy()
+        state["_cache"] = None
+        return state
+
     def forward(self, x: np.ndarray, state=None, lengths: np.ndarray | None = None):
         """Run the whole sequence.
 
@@ -242,7 +356,8 @@ class RecurrentLayer(Module):
         steps leave the state unchanged and output zeros (like PyTorch's packed sequences).
         Returns ``(outputs, state)``: outputs (batch, time, directions·hidden_size), and the final
         state shaped like ``state``. Nothing returned shares memory with the layer, and the layer
-        keeps copies of x and the state, so the caller may reuse its arrays before ``backward``.
+        keeps copies of x, the state and the weights, so the caller may reuse or update its arrays
+        before ``backward``.
         """
         name = type(self).__name__
         check_array(x, name, shape=("batch", "time", self.input_size), dtype=self.dtype)
@@ -251,49 +366,74 @@ class RecurrentLayer(Module):
             raise ValueError(f"{name} expected at least one time step, got x of shape {x.shape}")
         init = self._check_state(state, N)
         mask = self._mask(lengths, N, T)
-        layer_in = x.transpose(1, 0, 2).copy()  # time-major (T, N, D), the layer's own copy
+        self._release()  # the previous pass's arrays become this one's
+        H, L, dt = self.hidden_size, self.num_layers, self.dtype
+        HD = H * self.num_directions
+        owners: list[list] = [[] for _ in range(L)]  # pool arrays per layer, given back after its backward
+
+        def take(shape, layer):
+            return WORK_ARRAYS.take(shape, dt, owners[layer])
+
+        def take_input(shape, layer):  # (T, N, D), laid out as the scan reads it best
+            if self._feature_major:
+                return take((shape[0], shape[2], shape[1]), layer).transpose(0, 2, 1)
+            return take(shape, layer)
+
+        layer_in = take_input((T, N, self.input_size), 0)
+        np.copyto(layer_in, x.transpose(1, 0, 2))  # time-major (T, N, D), the layer's own copy
         caches, h_n, c_n = [], [], []
         if self.record:
             self.history = {"h": [], "gates": [], "grad_h_norm": [], "names": []}
         train = self.training
         masks: dict[str, dict[str, np.ndarray]] = {"output": {}, "input": {}, "recurrent": {}}
-        for layer in range(self.num_layers):
+        outputs = None
+        for layer in range(L):
             drop = None
             if layer > 0 and train and self.dropout > 0:  # PyTorch's dropout on the previous layer's outputs
-                drop = self._draw_mask((N, T, layer_in.shape[2]), self.dropout).transpose(1, 0, 2)
-                masks["output"][f"l{layer - 1}"] = self._frozen(drop.transpose(1, 0, 2))
-                layer_in = layer_in * drop
+                drop = self._draw_mask((N, T, HD), self.dropout)
+                masks["output"][f"l{layer - 1}"] = self._frozen(drop)
+                drop = drop.transpose(1, 0, 2)
+                layer_in = np.multiply(layer_in, drop, out=take_input(layer_in.shape, layer))
             outs, dir_caches = [], []
             p_in, p_rec = self.input_dropout[layer], self.recurrent_dropout[layer]
             for d, sfx in enumerate(self._suffixes(layer)):
-                k = self._slot = layer * self.num_directions + d
+                k = layer * self.num_directions + d
                 x_mask = h_mask = None
                 u = layer_in
                 if train and p_in > 0:
                     x_mask = masks["input"][sfx[1:]] = self._frozen(self._draw_mask((N, layer_in.shape[2]), p_in))
-                    u = layer_in * x_mask
+                    u = np.multiply(layer_in, x_mask, out=take_input(layer_in.shape, layer))
                 if train and p_rec > 0:
-                    h_mask = masks["recurrent"][sfx[1:]] = self._frozen(self._draw_mask((N, self.hidden_size), p_rec))
-                W_ih, b_ih = self._input_weights(sfx)
-                xw = u @ W_ih.T
-                xw += b_ih
-                states, hT, cT, cache = self._scan(xw, self.params["weight_hh" + sfx],
-                                                   self.params["bias_hh" + sfx], init[k][0], init[k][1],
-                                                   mask, d == 1, h_mask)
-                out = states if mask is None else states * mask  # padded steps output zeros
-                outs.append(out)
+                    h_mask = masks["recurrent"][sfx[1:]] = self._frozen(self._draw_mask((N, H), p_rec))
+                p = self.params
+                hs, hT, cT, cache = self._scan(u, p["weight_ih" + sfx], p["bias_ih" + sfx], p["weight_hh" + sfx],
+                                               p["bias_hh" + sfx], init[k][0], init[k][1], mask, d == 1, h_mask,
+                                               lambda shape, layer=layer: take(shape, layer))
+                outs.append(hs)
                 h_n.append(hT)
                 c_n.append(cT)
-                dir_caches.append((u, x_mask, W_ih, cache))
+                dir_caches.append((x_mask, cache))
                 if self.record:
                     self.history["names"].append(sfx[1:])
-                    self.history["h"].append(out.transpose(1, 0, 2).copy())
+                    self.history["h"].append((hs if mask is None else hs * mask).transpose(1, 0, 2).copy())
                     self.history["gates"].append(self._gates_for_history(cache))
             caches.append((drop, dir_caches))
-            layer_in = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)
-        self._cache = [caches, mask, N, T]
+            if layer < L - 1:  # the next layer reads both directions' states, zero at padded steps
+                layer_in = outs[0]
+                if len(outs) > 1:
+                    layer_in = np.concatenate(outs, axis=2, out=take_input((T, N, HD), layer + 1))
+                if mask is not None:
+                    layer_in = np.multiply(layer_in, mask, out=take_input((T, N, HD), layer + 1))
+            else:  # the caller's outputs, batch first: a copy, so that nothing returned aliases the cache
+                outputs = np.empty((N, T, HD), dt)
+                for d, hs in enumerate(outs):
+                    dst = outputs[:, :, d * H:(d + 1) * H]
+                    if mask is None:
+                        np.copyto(dst, hs.transpose(1, 0, 2))
+                    else:
+                        np.multiply(hs.transpose(1, 0, 2), mask.transpose(1, 0, 2), dst)
+        self._cache = [caches, mask, N, T, owners]
         self._masks = masks
-        outputs = layer_in.transpose(1, 0, 2).copy()  # a copy: the scan's arrays are reused next call
         h_n = np.stack(h_n)
         return outputs, ((h_n, np.stack(c_n)) if self.has_cell else h_n)
 
@@ -324,102 +464,82 @@ class RecurrentLayer(Module):
         """doutputs: (batch, time, directions·hidden), ∂L/∂outputs; dstate: ∂L/∂(final state), shaped
         like the returned state (LSTM: a pair (dh_n, dc_n), either may be None), or None.
         Returns dx (batch, time, input_size) and fills ``grads`` and :attr:`dstate`.
-        Needs the forward pass just before."""
+
+        Needs the forward pass just before, and frees what that pass kept (PyTorch's default too):
+        a second backward needs a new forward."""
         name = type(self).__name__
         if self._cache is None:
-            raise RuntimeError(f"{name}.backward called before forward")
-        caches, mask, N, T = self._cache
-        HD = self.hidden_size * self.num_directions
-        _check_grad(doutputs, f"{name}.backward doutputs", (N, T, HD), self.dtype)
+            raise RuntimeError(f"{name}.backward called before forward (or twice after one forward: backward "
+                               f"frees what forward kept; run forward again)")
+        caches, mask, N, T, owners = self._cache
+        H, dt = self.hidden_size, self.dtype
+        HD = H * self.num_directions
+        _check_grad(doutputs, f"{name}.backward doutputs", (N, T, HD), dt)
         dh_n, dc_n = self._check_dstate(dstate, N)
-        L = self.num_layers * self.num_directions
-        grad_norms = [None] * L
-        dh0, dc0 = [None] * L, [None] * L
-        dlayer = np.ascontiguousarray(doutputs.transpose(1, 0, 2))
-        if mask is not None:
-            dlayer = dlayer * mask  # padded outputs are constant zeros
-        H = self.hidden_size
-        for layer in reversed(range(self.num_layers)):
-            drop, dir_caches = caches[layer]
-            dx_total = None
-            for d, sfx in enumerate(self._suffixes(layer)):
-                k = self._slot = layer * self.num_directions + d
-                u, x_mask, W_ih, cache = dir_caches[d]
-                dout = dlayer[:, :, d * H:(d + 1) * H]
-                dxw, dW_hh, db_hh, dh0[k], dc0[k], grad_norms[k] = self._scan_backward(
-                    cache, dout, None if dh_n is None else dh_n[k], None if dc_n is None else dc_n[k],
-                    mask, d == 1)
-                G = dxw.shape[2]
-                dW_ih = dxw.reshape(-1, G).T @ u.reshape(-1, u.shape[2])
-                db_ih = dxw.sum(axis=(0, 1))
-                order = self._gate_rows()
-                if order is not None:  # the scan's gate order back to PyTorch's
-                    inverse = np.argsort(order)
-                    dW_ih, db_ih = dW_ih[inverse], db_ih[inverse]
-                self.grads["weight_ih" + sfx] = dW_ih
-                self.grads["bias_ih" + sfx] = db_ih
-                self.grads["weight_hh" + sfx] = dW_hh
-                self.grads["bias_hh" + sfx] = db_hh
-                dx = dxw @ W_ih
-                if x_mask is not None:
-                    dx *= x_mask
-                dx_total = dx if dx_total is None else dx_total + dx
-            if drop is not None:
-                dx_total *= drop
-            dlayer = dx_total
+        try:
+            L = self.num_layers * self.num_directions
+            grad_norms = [None] * L
+            dh0, dc0 = [None] * L, [None] * L
+            dlayer = doutputs.transpose(1, 0, 2)  # (T, N, directions·H), a view: read only
+            consumed: list = []  # pool arrays holding dlayer
+            for layer in reversed(range(self.num_layers)):
+                drop, dir_caches = caches[layer]
+                caches[layer] = None
+                dx_total, produced = None, []
+                for d, sfx in enumerate(self._suffixes(layer)):
+                    k = layer * self.num_directions + d
+                    x_mask, cache = dir_caches[d]
+                    dir_caches[d] = None
+                    du = WORK_ARRAYS.take((T, N, self.input_size if layer == 0 else HD), dt, produced)
+                    scratch: list = []
+                    dW_ih, db_ih, dW_hh, db_hh, dh0[k], dc0[k], grad_norms[k] = self._scan_backward(
+                        cache, dlayer[:, :, d * H:(d + 1) * H], None if dh_n is None else dh_n[k],
+                        None if dc_n is None else dc_n[k], mask, du,
+                        lambda shape, scratch=scratch: WORK_ARRAYS.take(shape, dt, scratch))
+                    WORK_ARRAYS.give(scratch)
+                    del cache
+                    self.grads["weight_ih" + sfx] = dW_ih
+                    self.grads["bias_ih" + sfx] = db_ih
+                    self.grads["weight_hh" + sfx] = dW_hh
+                    self.grads["bias_hh" + sfx] = db_hh
+                    if x_mask is not None:
+                        du *= x_mask
+                    if dx_total is None:
+                        dx_total = du
+                    else:
+                        dx_total += du
+                    del du
+                if drop is not None:
+                    dx_total *= drop
+                WORK_ARRAYS.give(owners[layer])
+                WORK_ARRAYS.give(consumed)
+                dlayer, consumed = dx_total, produced
+            dx = dlayer.transpose(1, 0, 2).copy()
+            WORK_ARRAYS.give(consumed)
+        finally:
+            self._cache = None  # backward works in the cached arrays: they are spent either way
         if self.record:
             self.history["grad_h_norm"] = grad_norms
         self.dstate = (np.stack(dh0), np.stack(dc0)) if self.has_cell else np.stack(dh0)
-        return np.ascontiguousarray(dlayer.transpose(1, 0, 2))
-
-    def _buffer(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
-        """An uninitialised work array for the current (layer, direction), reused across calls.
-
-        Fresh multi-megabyte arrays cost a page fault per 4 KiB on first touch, which inside the time
-        loop costs more than the arithmetic; keeping the arrays (as PyTorch's caching allocator keeps
-        its blocks) makes repeated forward/backward passes allocation-free. Contents are only valid
-        until the next pass, like the cache itself; nothing returned to the caller aliases them.
-        """
-        key = (name, self._slot)
-        size = math.prod(shape)
-        buf = self._buffers.get(key)
-        if buf is None or buf.dtype != dtype or buf.size < size:
-            buf = self._buffers[key] = np.empty(size, dtype)
-        return buf[:size].reshape(shape)
-
-    def _previous(self, name: str, states: np.ndarray, initial: np.ndarray, reverse: bool) -> np.ndarray:
-        """The state each step started from: ``states`` (T, N, H) shifted one step against the scan's
-        direction, with ``initial`` (N, H) where the scan began. A reused work array."""
-        prev = self._buffer(name, states.shape, states.dtype)
-        if reverse:
-            prev[:-1], prev[-1] = states[1:], initial
-        else:
-            prev[0], prev[1:] = initial, states[:-1]
-        return prev
-
-    def _gate_rows(self) -> np.ndarray | None:
-        """Row order of the gate blocks inside the scan, if it differs from PyTorch's (else None)."""
-        return None
-
-    def _input_weights(self, sfx: str) -> tuple[np.ndarray, np.ndarray]:
-        """Copies of W_ih and b_ih with rows in the scan's gate order, so that x·W_ihᵀ needs no reordering
-        (copies: backward uses the weights of the forward pass even if the caller updates ``params``)."""
-        W_ih, b_ih = self.params["weight_ih" + sfx], self.params["bias_ih" + sfx]
-        order = self._gate_rows()
-        return (W_ih.copy(), b_ih.copy()) if order is None else (W_ih[order], b_ih[order])
+        return dx
 
     # -- to be provided by each layer ----------------------------------------------------
-    def _scan(self, xw, W_hh, b_hh, h0, c0, mask, reverse, h_mask):  # pragma: no cover - abstract
-        """Run one direction over time. xw: (T, N, G·H) = x W_ihᵀ + b_ih, gate blocks in the order of
-        ``_gate_rows`` (the scan may modify it); W_hh (G·H, H), b_hh (G·H,) in PyTorch's order (the scan
-        must not keep references to them); h0, c0: (N, H) (c0 None without a cell); mask: (T, N, 1) or
-        None; h_mask: (N, H) recurrent dropout mask on h_{t−1} or None.
-        Returns (states (T, N, H), h_T, c_T or None, cache)."""
+    def _scan(self, u, W_ih, b_ih, W_hh, b_hh, h0, c0, mask, reverse, h_mask, take):  # pragma: no cover
+        """Run one direction over time.
+
+        u: (T, N, D) the layer's input, time-major (kept by the scan for backward; nobody else writes it);
+        W_ih (G·H, D), b_ih, W_hh (G·H, H), b_hh: the parameters in PyTorch's order (the scan must copy what
+        it keeps); h0, c0: (N, H) (c0 None without a cell); mask: (T, N, 1) or None; reverse: scan from the
+        last step; h_mask: (N, H) recurrent dropout mask on h_{t−1} or None; ``take(shape)``: an uninitialised
+        pool array of the layer's dtype that lives as long as the cache.
+        Returns (states (T, N, H) time-major, h_T (N, H), c_T or None, cache); h_T, c_T must be fresh arrays."""
         raise NotImplementedError
 
-    def _scan_backward(self, cache, dout, dhT, dcT, mask, reverse):  # pragma: no cover - abstract
-        """dout: (T, N, H), ∂L/∂h_t from the outputs; dhT, dcT: (N, H) or None.
-        Return (dxw (T, N, G·H) in the scan's gate order, dW_hh and db_hh in PyTorch's, dh0, dc0 or None,
+    def _scan_backward(self, cache, dout, dhT, dcT, mask, du, take):  # pragma: no cover - abstract
+        """dout: (T, N, H), ∂L/∂states from the outputs (may be a strided view; read only); dhT, dcT: (N, H)
+        or None; du: (T, N, D) to fill with ∂L/∂u; ``take(shape)``: a scratch pool array, valid until return.
+        May overwrite and must not keep the cache's arrays.
+        Returns (dW_ih, db_ih, dW_hh, db_hh as fresh arrays in PyTorch's order, dh0, dc0 or None,
         per-step ‖∂L/∂h_t‖ (T,) or None)."""
         raise NotImplementedError
 

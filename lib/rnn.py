@@ -9,7 +9,7 @@ import numpy as np
 
 from ._checks import check_array
 from .module import Module
-from .recurrent import RecurrentLayer, check_rng, check_size
+from .recurrent import RecurrentLayer, backward_chunks, check_rng, check_size, chunk_steps
 
 _NONLINEARITIES = ("tanh", "relu")
 
@@ -78,6 +78,8 @@ class RNN(RecurrentLayer):
 
     ``RNN(input_size, hidden_size, num_layers=1, nonlinearity="tanh", bidirectional=False, …)``;
     ``forward(x, state=None, lengths=None) -> (outputs, h_n)``; ``backward(doutputs, dstate=None) -> dx``.
+    Per (layer, direction) the forward pass keeps only the hidden states (T+1, N, H, with the initial
+    state); backward works through them in chunks of steps and frees them.
     """
 
     gate_names = ("h",)
@@ -91,59 +93,100 @@ class RNN(RecurrentLayer):
         super().__init__(input_size, hidden_size, num_layers, bidirectional, dropout, dtype, rng, record,
                          input_dropout=input_dropout, recurrent_dropout=recurrent_dropout)
 
-    def _scan(self, xw, W_hh, b_hh, h0, c0, mask, reverse, h_mask):
-        T, N, H = xw.shape
-        xw += b_hh
-        W_T = np.ascontiguousarray(W_hh.T)
-        hs = self._buffer("h", (T, N, H), xw.dtype)
-        tanh = self.nonlinearity == "tanh"
-        h = h0
+    def _scan(self, u, W_ih, b_ih, W_hh, b_hh, h0, c0, mask, reverse, h_mask, take):
+        T, N, D = u.shape
+        H, dt = self.hidden_size, self.dtype
+        Wi, Wh, W_ihT, W_hhT = take((H, D)), take((H, H)), take((D, H)), take((H, H))  # private copies for backward
+        np.copyto(Wi, W_ih)
+        np.copyto(Wh, W_hh)
+        np.copyto(W_ihT, W_ih.T)  # transposed and C-ordered: BLAS is faster so
+        np.copyto(W_hhT, W_hh.T)
+        hs_ext = take((T + 1, N, H))  # the initial state next to the first step's (see LSTM._scan)
+        hs = hs_ext[:T] if reverse else hs_ext[1:]
+        k0 = T if reverse else 0
+        hs_ext[k0] = h0
+        np.dot(u.reshape(T * N, D), W_ihT, hs.reshape(T * N, H))
+        hs += b_ih  # (x W_ihᵀ + b_ih) + b_hh: the order PyTorch's (and earlier lib's) rounding follows
+        hs += b_hh
+        hm = None if h_mask is None else take((T, N, H))
+        tmp = np.empty((N, H), dt)
+        dot, add, mul = np.dot, np.add, np.multiply
+        act = np.tanh if self.nonlinearity == "tanh" else None
+        zero = np.array(0.0, dt)
+        Hs_ = list(hs)
+        M_ = None if mask is None else list(mask)
+        Hm_ = None if hm is None else list(hm)
+        h = hs_ext[k0]
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
-            h_t = hs[t]
-            np.matmul(h if h_mask is None else h * h_mask, W_T, out=h_t)
-            h_t += xw[t]
-            if tanh:
-                np.tanh(h_t, out=h_t)
+            h_in = h
+            if Hm_ is not None:
+                h_in = Hm_[t]
+                mul(h, h_mask, h_in)
+            dot(h_in, W_hhT, tmp)
+            h_t = Hs_[t]
+            add(h_t, tmp, h_t)
+            if act is not None:
+                act(h_t, h_t)
             else:
-                np.maximum(h_t, 0, out=h_t)
-            if mask is not None:
+                np.maximum(h_t, zero, out=h_t)
+            if M_ is not None:
+                m = M_[t]
                 h_t -= h
-                h_t *= mask[t]
+                h_t *= m
                 h_t += h
             h = h_t
-        return hs, h, None, (hs, h0, W_T, h_mask)
+        return hs, h.copy(), None, (hs_ext, hm, u, Wi, Wh, h_mask, reverse)
 
-    def _scan_backward(self, cache, dout, dhT, dcT, mask, reverse):
-        hs, h0, W_T, h_mask = cache
-        W_hh = W_T.T
-        T, N, H = hs.shape
-        h_prev = self._previous("h_prev", hs, h0, reverse)
-        K = self._buffer("K", (T, N, H), hs.dtype)
-        if self.nonlinearity == "tanh":
-            np.multiply(hs, hs, out=K)
-            np.subtract(1, K, out=K)
-        else:
-            np.greater(hs, 0, out=K)
-        if mask is not None:
-            K *= mask
-        da = self._buffer("da", (T, N, H), hs.dtype)
-        dh_next = np.zeros((N, H), hs.dtype) if dhT is None else dhT.copy()
-        record = np.empty((T, N, H), hs.dtype) if self.record else None
-        for t in (range(T) if reverse else range(T - 1, -1, -1)):
-            dh = dout[t] + dh_next
-            if record is not None:
-                record[t] = dh
-            np.multiply(dh, K[t], out=da[t])
-            dh_next = da[t] @ W_hh
-            if h_mask is not None:
-                dh_next *= h_mask
+    def _scan_backward(self, cache, dout, dhT, dcT, mask, du, take):
+        hs_ext, hm, u, Wi, Wh, h_mask, reverse = cache
+        T, N, H = hs_ext.shape[0] - 1, hs_ext.shape[1], hs_ext.shape[2]
+        dt = self.dtype
+        hs = hs_ext[:T] if reverse else hs_ext[1:]
+        h_prev = hs_ext[1:] if reverse else hs_ext[:T]
+        hp_all = h_prev if hm is None else hm
+        dot, add, mul = np.dot, np.add, np.multiply
+        C = chunk_steps(T, N, H)
+        KB = take((C, N, H))
+        DO = None if mask is None else take((C, N, H))
+        Mc = None if mask is None else 1 - mask
+        dh_rec = np.zeros((N, H), dt) if dhT is None else dhT.copy()
+        dh, tmp = np.empty((N, H), dt), np.empty((N, H), dt)
+        record = take((T, N, H)) if self.record else None
+        D = u.shape[2]
+        dW_ih, dW_hh = np.zeros((H, D), dt), np.zeros((H, H), dt)
+        db = np.zeros(H, dt)
+        for start, end in backward_chunks(T, C, reverse):
+            n = end - start
+            K = KB[:n]                      # ∂h_t/∂(pre-activation), then ∂L/∂(pre-activation)
+            if self.nonlinearity == "tanh":
+                mul(hs[start:end], hs[start:end], K)
+                np.subtract(1, K, K)
+            else:
+                np.greater(hs[start:end], 0, K)
+            src = dout[start:end]
             if mask is not None:
-                dh_next += dh * (1 - mask[t])
-        flat = da.reshape(-1, H)
-        if h_mask is not None:
-            h_prev *= h_mask
-        norms = None if record is None else np.sqrt((record**2).sum(axis=(1, 2)))
-        return da, flat.T @ h_prev.reshape(-1, H), flat.sum(axis=0), dh_next, None, norms
+                K *= mask[start:end]
+                src = DO[:n]
+                mul(dout[start:end], mask[start:end], src)
+            S_, K_ = list(src), list(K)
+            for k in (range(n) if reverse else range(n - 1, -1, -1)):
+                t = start + k
+                d_h = dh if record is None else record[t]
+                add(S_[k], dh_rec, d_h)
+                mul(K_[k], d_h, K_[k])
+                dot(K_[k], Wh, dh_rec)
+                if h_mask is not None:
+                    mul(dh_rec, h_mask, dh_rec)
+                if mask is not None:
+                    mul(d_h, Mc[t], tmp)
+                    add(dh_rec, tmp, dh_rec)
+            K2 = K.reshape(n * N, H)
+            dW_hh += dot(K2.T, hp_all[start:end].reshape(n * N, H))
+            dW_ih += dot(K2.T, u[start:end].reshape(n * N, D))
+            db += K2.sum(axis=0)
+            dot(K2, Wi, du[start:end].reshape(n * N, D))
+        norms = None if record is None else np.sqrt(np.einsum("tnh,tnh->t", record, record))
+        return dW_ih, db, dW_hh, db.copy(), dh_rec, None, norms
 
     def _gates_for_history(self, cache) -> dict[str, np.ndarray]:
         return {}

@@ -215,6 +215,21 @@ def test_empty_batch_runs_like_torch(kind, bidirectional):
     assert all(not g.any() for g in layer.grads.values())
 
 
+def test_the_base_class_is_not_a_layer():
+    with pytest.raises(TypeError, match="abstract base of the recurrent layers: use lib.RNN, lib.LSTM or lib.GRU"):
+        lib.RecurrentLayer(3, 4)
+
+
+@pytest.mark.parametrize("kind", list(CELLS))
+def test_cells_take_an_empty_batch_like_torch(kind):
+    cell = CELLS[kind](3, 4)
+    out = cell.forward(np.zeros((0, 3)))
+    h = out[0] if kind == "lstm" else out
+    assert h.shape == (0, 4)
+    dx, _ = cell.backward(np.zeros((0, 4)))
+    assert dx.shape == (0, 3) and not any(g.any() for g in cell.grads.values())
+
+
 # -- bad input: cells ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", list(CELLS))
 def test_cell_errors(kind):
