@@ -133,8 +133,8 @@ def pyodide_core() -> tuple[dict[str, bytes], dict]:
 def pip_download(requirements: Path, dest: Path) -> list[Path]:
     """Files pinned (with sha256) in a requirements file, downloaded by pip (which checks the hashes)."""
     dest.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--quiet", "--disable-pip-version-check", "--no-deps",
-                    "--require-hashes", "-r", str(requirements), "-d", str(dest)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--quiet", "--disable-pip-version-check",
+                    "--no-deps", "--require-hashes", "-r", str(requirements), "-d", str(dest)], check=True)
     pins = re.findall(r"^([A-Za-z0-9_.-]+)==([^\s\\]+)", requirements.read_text(), re.M)
     found = []
     for name, version in pins:
