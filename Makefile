@@ -34,7 +34,7 @@ export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 DEFAULT_THREADS := env -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS -u MKL_NUM_THREADS
 
-.PHONY: help book test lint preview lab serve bench clean distclean
+.PHONY: help book test lint preview lab git-filter serve bench clean distclean
 
 help:
 	@sed -n '1,10p' Makefile | sed 's/^# \{0,1\}//'
@@ -107,8 +107,21 @@ test: $(VENV)/.dev-installed $(CHROMIUM) book lint
 preview: $(VENV)/.book-installed $(MATHJAX)
 	$(PY) tools/preview.py $(CHAPTERS)
 
-lab: $(VENV)/.book-installed
-	$(DEFAULT_THREADS) -u NNBOOK_NO_PROGRESS $(BIN)/jupyter lab chapters/
+# Outputs never reach git: .gitattributes routes chapters/*.ipynb through the `nbstripout` filter, which
+# `make lab` defines in this clone's .git/config (it strips outputs, execution counts, widget state and the
+# kernel's language_info, keeps cell ids). Outside a git clone (the source zip) there is nothing to set up.
+# As root (containers), jupyter needs --allow-root.
+NBSTRIPOUT := "$(abspath $(PY))" -m nbstripout --keep-id --extra-keys metadata.language_info
+git-filter: $(VENV)/.book-installed
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git config filter.nbstripout.clean '$(NBSTRIPOUT)'; \
+		git config filter.nbstripout.smudge cat; \
+		git config filter.nbstripout.required true; \
+		git config diff.ipynb.textconv '$(NBSTRIPOUT) -t'; \
+	fi
+
+lab: $(VENV)/.book-installed git-filter
+	$(DEFAULT_THREADS) -u NNBOOK_NO_PROGRESS $(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) chapters/
 
 # The in-browser copy (JupyterLite) does not work from file:// URLs: serve the book on loopback.
 PORT ?= 8000
