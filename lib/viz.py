@@ -138,7 +138,8 @@ class Interactive:
                 '<label class="nnbook-slider">'
                 f'<span class="nnbook-slider-name">{html.escape(self.labels[name])}</span> '
                 f'<input type="range" min="0" max="{len(values) - 1}" step="1" value="{start[k]}" '
-                f'data-index="{k}" aria-label="{html.escape(self.labels[name])}"> '
+                f'data-index="{k}" aria-label="{html.escape(self.labels[name])}" '
+                f'aria-valuetext="{html.escape(_format(values[start[k]]))}"> '
                 f'<output>{html.escape(_format(values[start[k]]))}</output></label>'
             )
         value_labels = [[_format(v) for v in self.sliders[n]] for n in names]
@@ -158,7 +159,9 @@ class Interactive:
             'var img=root.querySelector("img.nnbook-frame");'
             "function update(){var key=[];inputs.forEach(function(el,k){"
             "var i=parseInt(el.value,10);key.push(i);"
-            'el.parentNode.querySelector("output").textContent=data.labels[k][i];});'
+            'el.parentNode.querySelector("output").textContent=data.labels[k][i];'
+            # assistive technology announces the value (θ = -30°), not the slider's position (2)
+            'el.setAttribute("aria-valuetext",data.labels[k][i]);});'
             'img.src=data.frames[key.join(",")];}'
             'inputs.forEach(function(el){el.addEventListener("input",update);});'
             "})();</script></div>"
@@ -177,6 +180,7 @@ class Interactive:
                     options=[(_format(v), v) for v in values],
                     value=self.initial[name],
                     description=self.labels[name],
+                    style={"description_width": "initial"},  # long labels shown whole, not cut off
                     continuous_update=True,
                 )
                 for name, values in self.sliders.items()

@@ -179,6 +179,8 @@ def test_interactive_figures_scrub(page, server, rel):
             assert after != before, f"{rel}: slider {s} of figure {f} did not change the picture"
             label = slider.locator("xpath=following-sibling::output").text_content()
             assert label, f"{rel}: slider {s} of figure {f} shows no value"
+            assert slider.get_attribute("aria-valuetext") == label, \
+                f"{rel}: slider {s} of figure {f} announces {slider.get_attribute('aria-valuetext')!r}, shows {label!r}"
     assert not page.console_errors, f"{rel}: console errors: {page.console_errors}"
     assert not page.outside_requests, f"{rel}: requests outside the machine: {page.outside_requests}"
 

@@ -46,6 +46,15 @@ def test_initial_values_and_labels():
     assert "slope a" in fig.to_html()
 
 
+def test_static_sliders_announce_their_value():
+    """Assistive technology reads the value a slider shows (aria-valuetext), not its position; the script
+    keeps it in step as the slider moves (checked in a browser by tests/test_browser.py)."""
+    fig = lib.interactive(plot_line, slope=[-1.0, 0.0, 1.0], offset=[0.0, 1.0], initial={"slope": 1.0})
+    html = fig.to_html()
+    assert re.findall(r'aria-valuetext="([^"]*)"', html) == ["1", "1"]
+    assert 'setAttribute("aria-valuetext"' in html
+
+
 def test_html_cannot_be_closed_by_a_label():
     fig = lib.interactive(lambda fig, name: fig.subplots().set_title(name), name=["</script>", "b"])
     assert fig.to_html().count("</script>") == 2  # the data block and the code block, nothing else
