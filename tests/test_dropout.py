@@ -82,3 +82,33 @@ def test_bad_input_messages():
         drop.backward(np.zeros((2, 3), np.float32))
     with pytest.raises(ValueError, match="Dropout.backward got non-finite values"):
         drop.backward(np.full((2, 3), np.inf))
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+def test_same_semantics_as_torch_dropout(p):
+    """PyTorch draws its own mask, so the two are compared through it: in training both zero some entries
+    and scale the rest by exactly 1/(1-p), and backward passes the gradient through that same scaled
+    mask; in eval both are the identity. lib's backward, given torch's mask, returns torch's gradient."""
+    torch = pytest.importorskip("torch", reason="PyTorch not installed: cross-checks skipped")
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0.5, 2.0, size=(64, 32))  # no zeros: a kept entry is never mistaken for a dropped one
+    g = rng.standard_normal(x.shape)
+    torch.manual_seed(0)
+    ref = torch.nn.Dropout(p)
+    xt = torch.tensor(x, requires_grad=True)
+    yt = ref(xt)
+    yt.backward(torch.tensor(g))
+    y_ref = yt.detach().numpy()
+    torch_mask = y_ref / x  # 0 or 1/(1-p)
+    layer = lib.Dropout(p, rng=np.random.default_rng(4))
+    y = layer.forward(x)
+    for out in (y, y_ref):
+        kept = out != 0
+        np.testing.assert_allclose(out[kept], x[kept] / (1 - p), rtol=1e-12)
+        assert 0 < kept.mean() < 1
+    np.testing.assert_allclose(xt.grad.numpy(), g * torch_mask, rtol=1e-12)
+    layer._mask = torch_mask  # lib's backward through torch's mask
+    np.testing.assert_allclose(layer.backward(g), xt.grad.numpy(), rtol=1e-12)
+    ref.eval()
+    layer.eval()
+    np.testing.assert_array_equal(ref(torch.tensor(x)).numpy(), layer.forward(x))
