@@ -25,6 +25,7 @@ from .optim import (
     SGD, Adam, AdamW, CosineAnnealingLR, ExponentialLR, LinearLR, LinearWarmup, LRScheduler, Optimizer, RMSprop, StepLR,
 )
 from .training import EarlyStopping, History, TrainingDiverged, accuracy, evaluate, fit, minibatches
+from .timing import cpu_time
 from . import initializers
 
 # --- recurrent and attention ---------------------------------------------------
