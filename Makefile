@@ -121,6 +121,7 @@ git-filter: $(VENV)/.book-installed
 	fi
 
 lab: $(VENV)/.book-installed git-filter
+	$(PY) tools/lab_settings.py $(VENV)
 	$(DEFAULT_THREADS) -u NNBOOK_NO_PROGRESS $(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) chapters/
 
 # The in-browser copy (JupyterLite) does not work from file:// URLs: serve the book on loopback.

@@ -51,3 +51,28 @@ def test_key_changes_with_shipped_data(tmp_path):
     key = guard.environment_key(root)
     (root / "data" / "clips.npz").write_bytes(b"two")
     assert guard.environment_key(root) != key
+
+
+def test_lab_settings_save_widget_state_and_keep_other_settings(tmp_path):
+    """`make lab` turns on saving widget state (a chapter reopened without a kernel shows its last frame),
+    merged into whatever overrides the environment already has; the setting exists in the installed
+    jupyterlab_widgets' schema."""
+    import json
+
+    spec = importlib.util.spec_from_file_location("lab_settings", ROOT / "tools" / "lab_settings.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path = tmp_path / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"}}))
+    module.write(tmp_path)
+    module.write(tmp_path)  # idempotent
+    settings = json.loads(path.read_text())
+    assert settings == {"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"},
+                        "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True}}
+    import sys
+
+    schemas = list(Path(sys.prefix, "share", "jupyter", "labextensions").glob(
+        "@jupyter-widgets/jupyterlab-manager/schemas/@jupyter-widgets/jupyterlab-manager/plugin.json"))
+    assert schemas, "jupyterlab_widgets' settings schema is not installed"
+    assert "saveState" in json.loads(schemas[0].read_text())["properties"]
