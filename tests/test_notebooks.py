@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,6 +41,13 @@ def _load(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+INSTALL_CHECK_ID = "nnbook-install-check"
+
+
+def _first_code(path: Path) -> int:
+    return next(i for i, c in enumerate(_load(path)["cells"]) if c["cell_type"] == "code")
+
+
 def _source(cell: dict) -> str:
     src = cell["source"]
     return src if isinstance(src, str) else "".join(src)
@@ -47,9 +57,38 @@ def test_there_are_chapters():
     assert NOTEBOOKS, "no chapter notebooks found in chapters/"
 
 
+def _git(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=ROOT, input=stdin, capture_output=True, check=False)
+
+
+def _clean_filter(path: Path) -> str | None:
+    """The command git runs on this notebook when it is added (the nbstripout filter `make lab` defines),
+    or None where no filter applies (no git clone, or the filter not defined in this clone)."""
+    if _git("rev-parse", "--is-inside-work-tree").returncode != 0:
+        return None
+    attr = _git("check-attr", "filter", "--", str(path.relative_to(ROOT))).stdout.decode().strip()
+    name = attr.rsplit(": ", 1)[-1]
+    if name in ("unspecified", "unset", "set", ""):
+        return None
+    command = _git("config", f"filter.{name}.clean")
+    return command.stdout.decode().strip() or None
+
+
+def _as_committed(path: Path) -> dict:
+    """The notebook as `git add` would store it: through the clean filter where one is defined."""
+    command = _clean_filter(path)
+    if command is None:
+        return _load(path)
+    cleaned = subprocess.run(command, shell=True, cwd=ROOT, input=path.read_bytes(), capture_output=True)
+    assert cleaned.returncode == 0, f"the git filter `{command}` failed on {path.name}: {cleaned.stderr.decode()}"
+    return json.loads(cleaned.stdout.decode("utf-8"))
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_outputs_are_stripped(path):
-    nb = _load(path)
+    """What git commits carries no outputs. With `make lab`'s nbstripout filter defined, a notebook that
+    JupyterLab saved with outputs is fine in the working tree: the filter strips them on `git add`."""
+    nb = _as_committed(path)
     dirty = [
         i for i, c in enumerate(nb["cells"])
         if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count") is not None)
@@ -62,9 +101,17 @@ def test_outputs_are_stripped(path):
 def test_kernel_and_first_cell(path):
     nb = _load(path)
     assert nb["metadata"].get("kernelspec", {}).get("name") == "python3", f"{path.name}: kernel must be python3"
-    code = [_source(c) for c in nb["cells"] if c["cell_type"] == "code"]
-    assert code, f"{path.name}: no code cells"
-    assert re.search(r"^(import lib|from lib\b)", code[0], re.M), f"{path.name}: first code cell must import lib"
+    cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert len(cells) > 1, f"{path.name}: no code cells"
+    # First, the install check (hidden in the book): outside the book's folder it says what to install.
+    check = cells[0]
+    assert check.get("id") == INSTALL_CHECK_ID and "remove-cell" in check["metadata"].get("tags", []), \
+        f"{path.name}: the first code cell must be the install check (id {INSTALL_CHECK_ID}, tag remove-cell)"
+    assert _source(check) == _source(_load(NOTEBOOKS[0])["cells"][_first_code(NOTEBOOKS[0])]), \
+        f"{path.name}: the install check differs from {NOTEBOOKS[0].name}'s; keep them identical"
+    code = [_source(c) for c in cells[1:]]
+    assert re.search(r"^(import lib|from lib\b)", code[0], re.M), \
+        f"{path.name}: the first code cell after the install check must import lib"
     everything = "\n".join(code)
     assert "sys.path" not in everything, f"{path.name}: no sys.path tricks; lib is installed editable"
     assert "np.random.seed" not in everything, f"{path.name}: use np.random.default_rng(seed), not global seeding"
@@ -118,3 +165,61 @@ def test_chapters_write_no_files_others_read():
     for nb, text in code.items():
         for name in READ.findall(text):
             assert writers.get(name, nb) == nb, f"{nb} reads {name!r}, which {writers[name]} writes"
+
+
+def _makefile_filter() -> list[str]:
+    """The nbstripout command line `make lab` installs as the clean filter (the Makefile's NBSTRIPOUT)."""
+    line = re.search(r"^NBSTRIPOUT\s*:=\s*(.+)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+    args = shlex.split(line)
+    assert args[1:3] == ["-m", "nbstripout"], line
+    return [sys.executable, *args[1:]]
+
+
+def test_saved_in_jupyterlab_then_filtered_is_the_committed_notebook():
+    """A chapter as JupyterLab saves it after a run (outputs, execution counts, widget state, the running
+    kernel's spec and language_info, cell metadata) passes the Makefile's git filter back to exactly the
+    committed file: `git status` stays clean until the reader edits a cell."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    path = ROOT / "chapters" / "backpropagation.ipynb"
+    original = path.read_text(encoding="utf-8")
+    nb = json.loads(original)
+    nb["metadata"]["kernelspec"] = {"display_name": spec.display_name, "language": spec.language, "name": "python3"}
+    nb["metadata"]["language_info"] = {"name": "python", "version": "3.12.3", "mimetype": "text/x-python",
+                                       "codemirror_mode": {"name": "ipython", "version": 3}}
+    nb["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}, "version_major": 2}}
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "code":
+            cell["execution_count"] = i + 1
+            cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["0.5\n"]}]
+            cell["metadata"]["execution"] = {"iopub.status.idle": "2026-12-01T00:00:00Z"}
+    saved = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+    cleaned = subprocess.run(_makefile_filter(), input=saved.encode(), capture_output=True, check=True)
+    assert cleaned.stdout.decode("utf-8") == original
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_kernelspec_is_what_jupyterlab_writes(path):
+    """The committed kernelspec is the one JupyterLab writes on save (ipykernel's python3), so that opening a
+    chapter does not change it."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    want = {"display_name": spec.display_name, "language": spec.language, "name": "python3"}
+    assert _load(path)["metadata"].get("kernelspec") == want, f"{path.name}: kernelspec must be {want}"
+
+
+def test_install_check_names_what_is_missing(tmp_path):
+    """The install check, run where neither lib nor myst_nb can be imported, stops with a message that
+    says what to install and how; where both import, it does nothing."""
+    source = _source(_load(NOTEBOOKS[0])["cells"][_first_code(NOTEBOOKS[0])])
+    (tmp_path / "check.py").write_text(source)
+    isolated = subprocess.run([sys.executable, "-I", "-S", str(tmp_path / "check.py")], cwd=tmp_path,
+                              capture_output=True, text=True)
+    assert isolated.returncode != 0
+    last = isolated.stderr.strip().splitlines()[-1]
+    assert last.startswith("ModuleNotFoundError: This chapter needs the book's library `lib`"), last
+    assert "lib, myst_nb not found" in last and "make lab" in last and "pip install -r requirements.txt -e ." in last
+    here = subprocess.run([sys.executable, str(tmp_path / "check.py")], cwd=ROOT, capture_output=True, text=True)
+    assert here.returncode == 0, here.stderr
