@@ -32,6 +32,22 @@ BROWSER_LIMITS: dict[str, tuple[str, str]] = {
     "rnn_time_series": ("none", _STATSMODELS),
 }
 
+# chapter -> what fails. Chapters that import only what the browser copy ships and run there, but where a
+# check fails because WebAssembly is not the platform the page's numbers were measured on: its floating-point
+# sums round differently (a training run ends elsewhere) and its timings have other ratios. Found by
+# running every chapter in the browser (NNBOOK_LITE_CHAPTERS=all, tests/test_lite.py, where each is an
+# expected failure: when one starts to pass, the test says so and it leaves this list).
+BROWSER_DIFFERENCES: dict[str, str] = {
+    "gru": "its timing check (LSTM/GRU and GRU/RNN cost ratios above the ratios of their matrix work, as NumPy "
+           "measures them on a CPU) fails in WebAssembly, where the layers' costs have other ratios",
+    "long_term_dependencies": "the training runs end differently in WebAssembly's arithmetic, and two of "
+                              "the page's checks on their outcome fail (which tanh RNN runs end near the "
+                              "trivial error at T = 16, and the runs between the best and the trivial error)",
+    "vanishing_exploding_gradients": "the trained RNNs end differently in WebAssembly's arithmetic, and "
+                                     "two of the page's checks on them fail (how many seeds learn part of the "
+                                     "task; the trained network's gradient per lag)",
+}
+
 
 def lite_url(chapter: str) -> str:
     """The Lite URL of a chapter, relative to the root of the HTML book."""
@@ -41,6 +57,8 @@ def lite_url(chapter: str) -> str:
 def _line(chapter: str, to_root: str) -> str:
     href = html.escape(f"{to_root}{lite_url(chapter)}")
     limit = BROWSER_LIMITS.get(chapter)
+    if limit is None and chapter in BROWSER_DIFFERENCES:
+        limit = ("partial", BROWSER_DIFFERENCES[chapter])
     if limit is None:
         text = (
             f'<a class="nnbook-lite-link" href="{href}">Run this chapter in your browser</a> — an editable copy '
