@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
@@ -101,6 +102,11 @@ def page(browser, server):
 
 def _open(page, server, rel):
     page.goto(f"{server}/{rel}", wait_until="load")
+    if (HTML / rel).read_text(encoding="utf-8", errors="replace").lstrip().startswith('<meta http-equiv="Refresh"'):
+        # A redirect page (index.html -> intro.html): wait for the page it leads to, or the checks below
+        # would race the navigation.
+        target = re.search(r'url=([^"]+)"', (HTML / rel).read_text(encoding="utf-8")).group(1)
+        page.wait_for_url(f"**/{target}", wait_until="load")
     # Wait for MathJax (if the page loaded it) to finish typesetting.
     page.wait_for_function("() => !window.MathJax || (window.MathJax.startup && window.MathJax.startup.promise)")
     page.evaluate("() => window.MathJax ? window.MathJax.startup.promise : null")
