@@ -9,29 +9,17 @@ Needs ``make book`` first (``make test`` does it) and Debian's ``chromium``.
 
 from __future__ import annotations
 
-import functools
 import http.server
 import re
-import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from conftest import chromium, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-features=MediaRouter,OptimizationHints,Translate",
-]
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is installed by make test")
 
@@ -53,12 +41,8 @@ PAGES = _pages()
 def server():
     if not HTML.is_dir():
         pytest.fail(f"{HTML} does not exist: build the book first (make book)")
-    handler = functools.partial(_QuietHandler, directory=str(HTML))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serve(HTML, _QuietHandler) as url:
+        yield url
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -68,12 +52,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is required: apt-get install chromium (make test installs it)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium(sync_api) as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -16,38 +16,26 @@ Needs ``make book`` first (``make test`` does it) and Debian's ``chromium``. Set
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import http.server
 import importlib.util
 import json
 import os
 import re
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import pytest
+from conftest import chromium, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 LITE = HTML / "lite"
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 SIZE_BUDGET_MB = 80
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-features=MediaRouter,OptimizationHints,Translate",
-    # Belt and braces: no host name but the loopback one resolves.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]
+# Belt and braces: no host name but the loopback one resolves.
+EXTRA_CHROMIUM_ARGS = ("--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",)
 # The chapters run in the browser by `make test`: one with lib.interactive (a live widget), one that
 # reads data/ through JupyterLite's file system and imports scipy and scikit-learn, and a short one.
 DEFAULT_CHAPTERS = ["artificial_neurons", "rnn_speech", "backpropagation"]
@@ -190,22 +178,14 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 def server():
     if not LITE.is_dir():
         pytest.fail(f"{LITE} does not exist: build the book first (make book)")
-    handler = functools.partial(_Handler, directory=str(HTML))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serve(HTML, _Handler) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is required: apt-get install chromium (make test installs it)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium(sync_api, EXTRA_CHROMIUM_ARGS) as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
