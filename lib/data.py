@@ -222,7 +222,8 @@ def delayed_echo(n: int, T: int, delay: int, rng: np.random.Generator, signs: bo
     Each of the ``n`` streams has ``T`` steps of one feature, a fair random bit: 0/1, or −1/+1 with
     ``signs=True``. The target at step t is the input at step t − ``delay`` for t >= ``delay`` and 0
     before (there is nothing to echo yet). A model must hold the last ``delay`` symbols in its state;
-    truncated BPTT with chunks shorter than the delay cannot learn it. Trivial baselines on the steps
+    truncated BPTT with chunks of ``delay`` steps or fewer cannot learn it (no gradient reaches back from a
+    target to the input it echoes, which lies in an earlier chunk). Trivial baselines on the steps
     t >= delay: accuracy 0.5; MSE 0.25 predicting 0.5 for bits, 1 predicting 0 for signs.
 
     Draws ``rng.integers(0, 2, size=(n, T, 1))`` and nothing else (for signs, each bit b becomes
