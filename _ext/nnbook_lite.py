@@ -28,7 +28,6 @@ BROWSER_LIMITS: dict[str, tuple[str, str]] = {
         "PyTorch and Keras have no build for Pyodide: lib's cells and the autodiff engines run, and each "
         "cell that needs PyTorch or Keras prints that it is missing instead of its result",
     ),
-    "preprocessing": ("none", _STATSMODELS),
     "rnn_time_series": ("none", _STATSMODELS),
 }
 

@@ -121,7 +121,8 @@ def test_chapter_copies():
                 assert not cell["outputs"] and cell["execution_count"] is None, f"{name}: the copy has outputs"
     source = json.loads((ROOT / "chapters" / "backpropagation.ipynb").read_text())
     assert source["metadata"]["kernelspec"]["name"] == "python3", "the sources keep their kernel"
-    assert (LITE / "files" / "data" / "spoken_digits.npz").exists()
+    for data_file in ("spoken_digits.npz", "co2_mauna_loa_weekly.csv"):
+        assert (LITE / "files" / "data" / data_file).read_bytes() == (ROOT / "data" / data_file).read_bytes()
 
 
 def test_size_budget():

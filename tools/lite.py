@@ -394,7 +394,8 @@ def build_site(pyodide_dir: Path, out: Path) -> None:
         nb = browser_copy(ROOT / "chapters" / f"{name}.ipynb", limits.get(name))
         text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
         (site / "contents" / "chapters" / f"{name}.ipynb").write_text(text, encoding="utf-8")
-    shutil.copyfile(ROOT / "data" / "spoken_digits.npz", site / "contents" / "data" / "spoken_digits.npz")
+    for data_file in ("spoken_digits.npz", "co2_mauna_loa_weekly.csv"):  # what the chapters read from data/
+        shutil.copyfile(ROOT / "data" / data_file, site / "contents" / "data" / data_file)
 
     if not (PKGS / "jupyterlite_core").is_dir():
         fail(f"the JupyterLite build tools are not in {PKGS}: run `make book` (it installs requirements-lite.txt)")
