@@ -37,8 +37,8 @@ SIZE_BUDGET_MB = 80
 # Belt and braces: no host name but the loopback one resolves.
 EXTRA_CHROMIUM_ARGS = ("--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",)
 # The chapters run in the browser by `make test`: one with lib.interactive (a live widget), one that
-# reads data/ through JupyterLite's file system and imports scipy and scikit-learn, and a short one.
-DEFAULT_CHAPTERS = ["artificial_neurons", "rnn_speech", "backpropagation"]
+# reads data/ through JupyterLite's file system, and a short one (NNBOOK_LITE_CHAPTERS=all runs every chapter).
+DEFAULT_CHAPTERS = ["artificial_neurons", "preprocessing", "backpropagation"]
 # The one message a cell may print to stderr: matplotlib's, once, the first time it runs in a browser.
 ALLOWED_STDERR = [re.compile(r"^Matplotlib is building the font cache; this may take a moment\.\s*$")]
 RUN_TIMEOUT_S = 900
@@ -192,7 +192,7 @@ def browser():
 @pytest.fixture
 def page(browser, server):
     """A fresh browser profile (its own storage) in which every request leaving 127.0.0.1 is refused."""
-    # Service workers stay on: JupyterLite's gives the kernel its file system (data/ for rnn_speech).
+    # Service workers stay on: JupyterLite's gives the kernel its file system (data/ for the chapters that read it).
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.outside_requests = []
