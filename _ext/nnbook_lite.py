@@ -18,17 +18,12 @@ LITE_DIR = "lite"
 LITE_APP = "notebooks/index.html"
 
 # chapter -> ("none" | "partial", why). Every other chapter runs in the browser in full.
-_STATSMODELS = (
-    "it loads its CO₂ data with statsmodels, which has no build for the Pyodide version this copy uses "
-    "(0.27; PyPI's browser wheels of statsmodels are for a later Pyodide)"
-)
 BROWSER_LIMITS: dict[str, tuple[str, str]] = {
     "frameworks": (
         "partial",
         "PyTorch and Keras have no build for Pyodide: lib's cells and the autodiff engines run, and each "
         "cell that needs PyTorch or Keras prints that it is missing instead of its result",
     ),
-    "rnn_time_series": ("none", _STATSMODELS),
 }
 
 # chapter -> what fails. Chapters that import only what the browser copy ships and run there, but where a
