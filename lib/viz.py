@@ -13,6 +13,12 @@ display object with two faces:
 The object's MIME bundle carries both the widget view and a ``text/html``
 fallback; Jupyter front ends pick the widget, and the book's ``_config.yml``
 tells myst-nb to pick ``text/html`` for the HTML builder.
+
+Drawing every frame costs seconds, and a person in a live session sees the widget, not the
+fallback: there (JupyterLab, Notebook, VS Code, Colab, the in-browser JupyterLite copy) the
+fallback is only the figure at its starting values, with a line saying how to move it — what a
+notebook saved from that session shows when reopened without a kernel. Every frame is drawn where
+no person watches: the book build, ``nbconvert --execute``, nbval (``fallback="all"`` forces it).
 """
 
 from __future__ import annotations
@@ -22,11 +28,14 @@ import html
 import io
 import itertools
 import json
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+
+from .training import _interactive as _person_in_a_jupyter_session
 
 __all__ = ["Interactive", "interactive"]
 
@@ -60,6 +69,7 @@ class Interactive:
         figsize: tuple[float, float] = (6.0, 4.0),
         dpi: int = 80,
         max_frames: int = 200,
+        fallback: str | None = None,
     ) -> None:
         if not callable(plot_fn):
             raise TypeError(
@@ -92,6 +102,9 @@ class Interactive:
         unknown = set(initial or {}) - set(self.sliders)
         if unknown:
             raise ValueError(f"initial names sliders that do not exist: {sorted(unknown)}")
+        if fallback not in (None, "all", "first"):
+            raise ValueError(f"fallback expected None (decide), 'all' or 'first', got {fallback!r}")
+        self.fallback = fallback
         self.plot_fn = plot_fn
         self.labels = {name: (labels or {}).get(name, name) for name in self.sliders}
         self.alt = alt
@@ -123,9 +136,26 @@ class Interactive:
         return out
 
     # -- static HTML -------------------------------------------------------------
+    def _all_frames(self) -> bool:
+        """Whether the fallback carries every frame: yes unless a person is watching a live session."""
+        if self.fallback is not None:
+            return self.fallback == "all"
+        return not (_person_in_a_jupyter_session() or sys.platform == "emscripten")
+
     def to_html(self) -> str:
-        """The self-contained HTML fallback: sliders that scrub precomputed frames."""
+        """The self-contained HTML fallback: sliders that scrub precomputed frames (or, in a person's
+        live session, the figure at its starting values; see the module's docstring)."""
         if self._html is not None:
+            return self._html
+        alt = html.escape(self.alt or "Interactive figure; move the sliders to change it")
+        if not self._all_frames():
+            settings = ", ".join(f"{self.labels[n]} = {_format(self.initial[n])}" for n in self.sliders)
+            self._html = (
+                '<div class="nnbook-interactive nnbook-interactive-first">'
+                f'<img class="nnbook-frame" src="{self._png(**self.initial)}" alt="{alt}">'
+                f"<p>{html.escape(settings)}. This is a still copy of an interactive figure: run its cell "
+                "in Jupyter to move the sliders.</p></div>"
+            )
             return self._html
         uid = f"nnbook-interactive-{next(_counter)}"
         names = list(self.sliders)
@@ -143,7 +173,6 @@ class Interactive:
                 f'<output>{html.escape(_format(values[start[k]]))}</output></label>'
             )
         value_labels = [[_format(v) for v in self.sliders[n]] for n in names]
-        alt = html.escape(self.alt or "Interactive figure; move the sliders to change it")
         first = frames[",".join(map(str, start))]
         # The JSON goes inside <script>: escape "</" so no value can close the tag.
         data = json.dumps({"frames": frames, "labels": value_labels}).replace("</", "<\\/")
@@ -212,6 +241,7 @@ def interactive(
     figsize: tuple[float, float] = (6.0, 4.0),
     dpi: int = 80,
     max_frames: int = 200,
+    fallback: str | None = None,
     **sliders: Sequence[Any],
 ) -> Interactive:
     """An interactive figure: live sliders in Jupyter, scrubbable frames in the HTML book.
@@ -226,6 +256,9 @@ def interactive(
     initial : starting value per slider (default: the middle value).
     labels : display name per slider (default: its keyword name).
     alt : alternative text for the figure (accessibility; shown if images fail).
+    fallback : what the ``text/html`` fallback holds: ``"all"`` frames (scrubbable without a
+        kernel), the ``"first"`` frame only, or ``None`` (default): every frame unless a person
+        is watching a live session (see the module's docstring).
 
     Example
     -------
@@ -237,5 +270,5 @@ def interactive(
     """
     return Interactive(
         plot_fn, sliders, initial=initial, labels=labels, alt=alt,
-        figsize=figsize, dpi=dpi, max_frames=max_frames,
+        figsize=figsize, dpi=dpi, max_frames=max_frames, fallback=fallback,
     )

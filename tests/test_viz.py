@@ -78,3 +78,44 @@ def test_bad_input(kwargs, error, match):
 def test_plot_fn_must_be_callable():
     with pytest.raises(TypeError, match="callable"):
         lib.interactive("not a function", slope=[1.0, 2.0])
+
+
+def _counting(calls):
+    def plot(fig, slope, offset):
+        calls.append((slope, offset))
+        plot_line(fig, slope, offset)
+    return plot
+
+
+def test_a_live_session_draws_only_the_first_frame_for_its_fallback(monkeypatch):
+    from lib import viz
+
+    calls = []
+    monkeypatch.setattr(viz, "_person_in_a_jupyter_session", lambda: True)
+    html = lib.interactive(_counting(calls), slope=[-1.0, 0.0, 1.0], offset=[0.0, 1.0], alt="a line").to_html()
+    assert calls == [(0.0, 1.0)], "a person's session draws one frame for the fallback, not all six"
+    assert html.count("data:image/png") == 1 and "<script" not in html and 'alt="a line"' in html
+    assert "slope = 0, offset = 1" in html and "run its cell" in html
+    # forced: every frame even there
+    calls.clear()
+    lib.interactive(_counting(calls), slope=[-1.0, 0.0, 1.0], offset=[0.0, 1.0], fallback="all").to_html()
+    assert len(calls) == 6
+
+
+def test_the_in_browser_copy_counts_as_a_live_session(monkeypatch):
+    from lib import viz
+
+    calls = []
+    monkeypatch.setattr(viz, "_person_in_a_jupyter_session", lambda: False)
+    monkeypatch.setattr(viz.sys, "platform", "emscripten")
+    lib.interactive(_counting(calls), slope=[-1.0, 0.0, 1.0], offset=[0.0, 1.0]).to_html()
+    assert len(calls) == 1
+    calls.clear()
+    monkeypatch.setattr(viz.sys, "platform", "linux")
+    lib.interactive(_counting(calls), slope=[-1.0, 0.0, 1.0], offset=[0.0, 1.0]).to_html()
+    assert len(calls) == 6, "headless (book build, nbval): every frame"
+
+
+def test_fallback_must_be_all_first_or_none():
+    with pytest.raises(ValueError, match="fallback expected None"):
+        lib.interactive(plot_line, slope=[0.0, 1.0], offset=[0.0, 1.0], fallback="some")
