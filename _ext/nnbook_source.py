@@ -20,7 +20,7 @@ ZIP_NAME = "nnbook-source.zip"
 TOP = "nnbook"  # the folder the zip unpacks into
 # Outside a git clone (e.g. a copy unpacked from this zip): what to pack.
 FALLBACK = [".ci", ".gitattributes", ".gitignore", "LICENSE", "Makefile", "README.md", "_config.yml", "_ext",
-            "_toc.yml", "assets", "benchmarks", "chapters", "data", "docs", "intro.md", "lib", "lite",
+            "_toc.yml", "assets", "benchmarks", "binder", "chapters", "data", "docs", "intro.md", "lib", "lite",
             "pyproject.toml", "references.bib", "requirements-dev.txt", "requirements-lite.txt",
             "requirements.txt", "tests", "tools"]
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints"}
