@@ -18,6 +18,8 @@ PY         := $(VENV)/bin/python
 BIN        := $(VENV)/bin
 MATHJAX    := _vendor/mathjax/tex-chtml-full.js
 MATHJAX_VERSION := 3.2.2
+AXE        := .build/axe/node_modules/axe-core/axe.min.js
+AXE_VERSION := 4.14.1
 JOBS       ?= 2
 
 # Quiet, reproducible notebook kernels: no debugger warning on stderr, no
@@ -62,6 +64,11 @@ $(MATHJAX):
 	npm install --silent --no-audit --no-fund --prefix .build/npm mathjax@$(MATHJAX_VERSION)
 	cp -r .build/npm/node_modules/mathjax/es5 _vendor/mathjax
 
+# axe-core from the npm registry, for the browser test's accessibility check (never in the book).
+$(AXE):
+	rm -rf .build/axe
+	npm install --silent --no-audit --no-fund --prefix .build/axe axe-core@$(AXE_VERSION)
+
 # JupyterLite's build tools for the in-browser copy of the book (tools/lite.py), pinned and hashed, kept
 # out of .venv (their jupyterlab_widgets conflicts with the readers'). PYODIDE_DIST=<URL, folder or
 # tarball of Pyodide 0.27.7> takes Pyodide's packages from there instead of the pinned transport package.
@@ -100,7 +107,7 @@ lint: $(VENV)/.dev-installed
 
 # Unit tests, every chapter under nbval (one kernel per notebook: --dist loadfile),
 # and the browser test over the built book.
-test: $(VENV)/.dev-installed $(CHROMIUM) book lint
+test: $(VENV)/.dev-installed $(CHROMIUM) $(AXE) book lint
 	$(BIN)/pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-cell-timeout=120 tests chapters
 
 # Build only the given chapters, in _build/preview (the main build is untouched).

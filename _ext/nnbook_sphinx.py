@@ -5,11 +5,21 @@
   error. We drop exact duplicates.
 * The book has no live-code (thebe) button, so thebe's scripts — which name a
   CDN — are removed from every page.
+* docutils marks a bibliography ``<div role="list" class="citation-list">`` whose entries
+  are not list items (axe-core: critical ``aria-required-children``), each entry with the
+  deprecated ``doc-biblioentry`` role: both roles are dropped; the entries stay plain ``<div>``s.
 """
 
 from __future__ import annotations
 
+import re
+
 from sphinx.application import Sphinx
+
+_CITATION_ROLES = re.compile(
+    r'(<div) role="list" (class="citation-list">)'  # the list
+    r'|(<div class="citation"[^>]*?) role="doc-biblioentry"'  # each entry
+)
 
 
 def _clean_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
@@ -31,6 +41,13 @@ def _clean_scripts(app: Sphinx, pagename: str, templatename: str, context: dict,
     context["script_files"] = kept
 
 
+def _citation_roles(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    body = context.get("body")
+    if body and "citation" in body:
+        context["body"] = _CITATION_ROLES.sub(lambda m: f"{m[1]} {m[2]}" if m[1] else m[3], body)
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", _clean_scripts)
+    app.connect("html-page-context", _citation_roles)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

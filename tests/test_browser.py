@@ -20,6 +20,15 @@ from conftest import chromium, serve
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
+# axe-core (npm, installed by `make test` into .build/axe): accessibility rules run in each page.
+AXE = ROOT / ".build" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+# The theme's own violations (pydata-sphinx-theme), not the book's: (rule, CSS selector it flags). Its
+# search buttons show "Search… Ctrl+K" but are named "Search", and its colour-mode button is named
+# "Color mode" while showing the current mode's icon and hidden text - axe's label-content-name-mismatch.
+AXE_THEME_ISSUES = {
+    ("label-content-name-mismatch", ".search-button-field"),
+    ("label-content-name-mismatch", ".theme-switch-button"),
+}
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is installed by make test")
 
@@ -92,6 +101,21 @@ def _open(page, server, rel):
     page.evaluate("() => window.MathJax ? window.MathJax.startup.promise : null")
 
 
+def _axe_violations(page) -> list[str]:
+    """axe-core's critical and serious violations on the open page, less the theme's own (AXE_THEME_ISSUES)."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: make test installs axe-core from npm")
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+            .filter(v => v.impact === 'critical' || v.impact === 'serious')
+            .flatMap(v => v.nodes.map(n => ({rule: v.id, impact: v.impact, target: n.target.join(' '),
+                                              summary: n.failureSummary.split('\\n').slice(0, 2).join(' ')})))"""
+    )
+    return [f"{v['impact']} {v['rule']} at {v['target']}: {v['summary']}" for v in found
+            if not any(v["rule"] == rule and selector in v["target"] for rule, selector in AXE_THEME_ISSUES)]
+
+
 def test_book_was_built():
     assert PAGES, f"no pages in {HTML}: build the book first (make book)"
     assert "intro.html" in PAGES
@@ -126,6 +150,29 @@ def test_page_works_offline(page, server, rel):
 
     assert not page.outside_requests, f"{rel}: requests outside the machine: {page.outside_requests}"
     assert not page.console_errors, f"{rel}: console errors: {page.console_errors}"
+
+    # Accessibility (light mode; dark mode below): no critical or serious axe-core violation.
+    violations = _axe_violations(page)
+    assert not violations, f"{rel}: accessibility (axe-core):\n" + "\n".join(violations)
+
+
+# Dark mode, on pages that between them hold every kind of content (prose, math, code, figures,
+# interactive figures, exercises, tables, the bibliography).
+DARK_PAGES = ["intro.html", "chapters/vanishing_exploding_gradients.html", "chapters/resources.html"]
+
+
+@pytest.mark.parametrize("rel", DARK_PAGES)
+def test_page_is_accessible_in_dark_mode(browser, server, rel):
+    context = browser.new_context(color_scheme="dark", service_workers="block")
+    page = context.new_page()
+    page.outside_requests, page.console_errors = [], []
+    try:
+        _open(page, server, rel)
+        assert page.evaluate("() => document.documentElement.dataset.theme") == "dark"
+        violations = _axe_violations(page)
+        assert not violations, f"{rel} (dark): accessibility (axe-core):\n" + "\n".join(violations)
+    finally:
+        context.close()
 
 
 def test_math_is_typeset_somewhere(page, server):
