@@ -202,7 +202,7 @@ class Interactive:
         """The live ipywidgets control (built on first use)."""
         if self._widget is None:
             import ipywidgets as widgets
-            from IPython.display import display
+            from IPython.display import HTML, display
 
             controls = {
                 name: widgets.SelectionSlider(
@@ -215,8 +215,10 @@ class Interactive:
                 for name, values in self.sliders.items()
             }
 
-            def draw(**values: Any) -> None:
-                display(self.figure(**values))
+            alt = html.escape(self.alt or "Interactive figure; move the sliders to change it")
+
+            def draw(**values: Any) -> None:  # an <img> with the figure's alt text (a Figure's PNG output has none)
+                display(HTML(f'<img class="nnbook-frame" src="{self._png(**values)}" alt="{alt}">'))
 
             output = widgets.interactive_output(draw, controls)
             self._widget = widgets.VBox([widgets.HBox(list(controls.values())), output])

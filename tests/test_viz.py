@@ -119,3 +119,19 @@ def test_the_in_browser_copy_counts_as_a_live_session(monkeypatch):
 def test_fallback_must_be_all_first_or_none():
     with pytest.raises(ValueError, match="fallback expected None"):
         lib.interactive(plot_line, slope=[0.0, 1.0], offset=[0.0, 1.0], fallback="some")
+
+
+def test_the_live_figure_is_an_image_with_the_alt_text(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+    fig = lib.interactive(plot_line, slope=[-1.0, 0.0, 1.0], offset=[0.0, 1.0], alt='a "line"')
+    controls = fig.widget().children[0].children
+    assert [c.description for c in controls] == ["slope", "offset"]
+    assert len(shown) == 1, "the live view draws its starting frame once"
+    page = shown[0].data
+    assert page.startswith('<img class="nnbook-frame" src="data:image/png;base64,')
+    assert 'alt="a &quot;line&quot;"' in page
+    controls[0].value = 1.0  # moving a slider draws the new frame
+    assert len(shown) == 2 and shown[1].data != page
