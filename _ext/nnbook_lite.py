@@ -37,9 +37,6 @@ BROWSER_DIFFERENCES: dict[str, str] = {
     "long_term_dependencies": "the training runs end differently in WebAssembly's arithmetic, and two of "
                               "the page's checks on their outcome fail (which tanh RNN runs end near the "
                               "trivial error at T = 16, and the runs between the best and the trivial error)",
-    "vanishing_exploding_gradients": "the trained RNNs end differently in WebAssembly's arithmetic, and "
-                                     "two of the page's checks on them fail (how many seeds learn part of the "
-                                     "task; the trained network's gradient per lag)",
 }
 
 
