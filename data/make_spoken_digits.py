@@ -13,8 +13,9 @@ signal-to-noise ratio, and stored as 8-bit mu-law. Clips have different lengths:
 back to back in ``audio`` with ``offsets`` and ``lengths``.
 
 The arrays contain numbers and fixed-width strings only, so ``np.load(path, allow_pickle=False)``
-reads them. Re-running the script with the same espeak-ng version (recorded in ``espeak_version``)
-reproduces the file bit for bit.
+reads them. Re-running the script with the same versions of espeak-ng (recorded in ``espeak_version``),
+NumPy (its random streams) and SciPy (its resampling) reproduces every array exactly; other versions may
+change individual samples.
 """
 
 from __future__ import annotations
