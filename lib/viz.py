@@ -135,6 +135,11 @@ class Interactive:
             out[",".join(map(str, idx))] = self._png(**values)
         return out
 
+    def _img(self, src: str) -> str:
+        """One frame as an ``<img>`` with the figure's alt text (every view shows frames this way)."""
+        alt = html.escape(self.alt or "Interactive figure; move the sliders to change it")
+        return f'<img class="nnbook-frame" src="{src}" alt="{alt}">'
+
     # -- static HTML -------------------------------------------------------------
     def _all_frames(self) -> bool:
         """Whether the fallback carries every frame: yes unless a person is watching a live session."""
@@ -147,12 +152,11 @@ class Interactive:
         live session, the figure at its starting values; see the module's docstring)."""
         if self._html is not None:
             return self._html
-        alt = html.escape(self.alt or "Interactive figure; move the sliders to change it")
         if not self._all_frames():
             settings = ", ".join(f"{self.labels[n]} = {_format(self.initial[n])}" for n in self.sliders)
             self._html = (
                 '<div class="nnbook-interactive nnbook-interactive-first">'
-                f'<img class="nnbook-frame" src="{self._png(**self.initial)}" alt="{alt}">'
+                f"{self._img(self._png(**self.initial))}"
                 f"<p>{html.escape(settings)}. This is a still copy of an interactive figure: run its cell "
                 "in Jupyter to move the sliders.</p></div>"
             )
@@ -179,7 +183,7 @@ class Interactive:
         self._html = (
             f'<div class="nnbook-interactive" id="{uid}">'
             f'<div class="nnbook-controls">{"".join(rows)}</div>'
-            f'<img class="nnbook-frame" src="{first}" alt="{alt}">'
+            f"{self._img(first)}"
             f'<script type="application/json" class="nnbook-data">{data}</script>'
             "<script>(function(){"
             f'var root=document.getElementById("{uid}");'
@@ -215,10 +219,8 @@ class Interactive:
                 for name, values in self.sliders.items()
             }
 
-            alt = html.escape(self.alt or "Interactive figure; move the sliders to change it")
-
             def draw(**values: Any) -> None:  # an <img> with the figure's alt text (a Figure's PNG output has none)
-                display(HTML(f'<img class="nnbook-frame" src="{self._png(**values)}" alt="{alt}">'))
+                display(HTML(self._img(self._png(**values))))
 
             output = widgets.interactive_output(draw, controls)
             self._widget = widgets.VBox([widgets.HBox(list(controls.values())), output])
