@@ -46,14 +46,17 @@ $(VENV)/bin/activate:
 	$(PYTHON_SYS) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# Readers' environment: rebuilt when the requirements or the package change.
+# Readers' environment: rebuilt when the requirements or the package change. --no-compile: pip would
+# byte-compile every installed module one by one (torch, scipy, jupyterlab: about 50 s of CPU, three
+# quarters of the install); Python compiles, and caches, only the modules a program imports.
+PIP_INSTALL := $(PY) -m pip install --quiet --no-compile
 $(VENV)/.book-installed: requirements.txt pyproject.toml | $(VENV)/bin/activate
-	$(PY) -m pip install --quiet -r requirements.txt -e .
+	$(PIP_INSTALL) -r requirements.txt -e .
 	touch $@
 
 # Maintainers' environment (tests, lint, browser test, PyTorch cross-checks).
 $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.book-installed
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PIP_INSTALL) -r requirements-dev.txt
 	touch $@
 
 # MathJax from the npm registry, served from the book itself (no CDN). Not in _static/:
@@ -72,12 +75,13 @@ $(AXE):
 # JupyterLite's build tools for the in-browser copy of the book (tools/lite.py), pinned and hashed, kept
 # out of .venv (their jupyterlab_widgets conflicts with the readers'). PYODIDE_DIST=<URL, folder or
 # tarball of Pyodide 0.27.7> takes Pyodide's packages from there instead of the pinned transport package.
-LITE_TOOLS := .build/lite/pkgs/.installed
+# (The stamp lives outside .build/lite: the JupyterLite build resets the times of the files in there.)
+LITE_TOOLS := .build/lite-tools.installed
 PYODIDE_DIST ?=
 export PYODIDE_DIST
 $(LITE_TOOLS): requirements-lite.txt | $(VENV)/bin/activate
 	rm -rf .build/lite/pkgs
-	$(PY) -m pip install --quiet --no-deps --require-hashes --target .build/lite/pkgs -r requirements-lite.txt
+	$(PIP_INSTALL) --no-deps --require-hashes --target .build/lite/pkgs -r requirements-lite.txt
 	touch $@
 
 # Headless Chromium for the browser test: Debian's package, never a download.
