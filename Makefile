@@ -110,9 +110,9 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/codespell chapters lib tests tools $(wildcard benchmarks) README.md intro.md data/README.md
 
 # Unit tests, every chapter under nbval (one kernel per notebook: --dist loadfile),
-# and the browser test over the built book.
+# and the browser test over the built book; the 15 slowest tests are listed at the end (the time budget).
 test: $(VENV)/.dev-installed $(CHROMIUM) $(AXE) book lint
-	$(BIN)/pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-cell-timeout=120 tests chapters
+	$(BIN)/pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-cell-timeout=120 --durations=15 tests chapters
 
 # Build only the given chapters, in _build/preview (the main build is untouched).
 preview: $(VENV)/.book-installed $(MATHJAX)
