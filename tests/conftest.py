@@ -27,8 +27,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-features=MediaRouter,OptimizationHints,Translate",
 ]
-# Longest first (seconds on the 2-core CI machine): the Lite run, then the built book's pages.
-RUN_FIRST = ["test_lite.py", "test_browser.py"]
+# Longest first (seconds on the 2-core CI machine): the Lite run, the built book's pages, a chapter in JupyterLab.
+RUN_FIRST = ["test_lite.py", "test_browser.py", "test_jupyterlab.py"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

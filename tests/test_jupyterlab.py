@@ -1,0 +1,192 @@
+"""A chapter in JupyterLab, as `make lab` gives it to a reader, driven by headless Chromium.
+
+Open the chapter, run every cell (no error), move a live slider (the figure redraws), save (the file has
+the outputs and the widget state, and make lab's git filter turns it back into the committed chapter),
+then reopen it with a fresh kernel as a reader does the next day: every interactive figure shows its
+slider and the last frame drawn, never "Error displaying widget".
+
+The server is the book's own JupyterLab (.venv) with the settings `make lab` writes
+(tools/lab_settings.py), run in a temporary folder on a copy of the chapter. Needs Debian's chromium.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import chromium
+from test_notebooks import _makefile_filter
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import lab_settings  # noqa: E402 - the settings `make lab` writes
+
+CHAPTER = "artificial_neurons"  # the first chapter with interactive figures
+TOKEN = "nnbook-test"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+# Test-only settings on top of make lab's: every cell rendered (not only those scrolled to), no news pop-up.
+TEST_SETTINGS = {
+    "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+}
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is installed by make test")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab on a copy of the chapter: yields (base URL, the copy's path)."""
+    base = tmp_path_factory.mktemp("lab")
+    (base / "chapters").mkdir()
+    notebook = base / "chapters" / f"{CHAPTER}.ipynb"
+    shutil.copy2(ROOT / "chapters" / f"{CHAPTER}.ipynb", notebook)
+    (base / "data").symlink_to(ROOT / "data")
+    settings = base / "settings"
+    lab_settings.write(base)  # make lab's settings, into <base>/share/jupyter/lab/settings/overrides.json
+    (base / "share" / "jupyter" / "lab" / "settings").rename(settings)
+    overrides = json.loads((settings / "overrides.json").read_text())
+    overrides.update(TEST_SETTINGS)
+    (settings / "overrides.json").write_text(json.dumps(overrides))
+    port = _free_port()
+    # As make lab: progress bars allowed (a person's session), and one BLAS thread as in the rest of the tests.
+    env = {k: v for k, v in os.environ.items() if k != "NNBOOK_NO_PROGRESS"}
+    env.update(JUPYTER_RUNTIME_DIR=str(base / "runtime"), JUPYTER_CONFIG_DIR=str(base / "config"))
+    cmd = [str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser", f"--port={port}",
+           "--ip=127.0.0.1", f"--ServerApp.token={TOKEN}", "--ServerApp.password=",
+           f"--ServerApp.root_dir={base}", "--LabApp.expose_app_in_browser=True",
+           f"--LabApp.app_settings_dir={settings}", f"--LabApp.user_settings_dir={base / 'user-settings'}",
+           f"--LabApp.workspaces_dir={base / 'workspaces'}"]
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")
+    log = (base / "lab.log").open("w")
+    server = subprocess.Popen(cmd, cwd=base, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"jupyter lab did not start:\n{(base / 'lab.log').read_text()[-3000:]}")
+                time.sleep(0.5)
+        yield url, notebook
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+# JavaScript run in the page (JupyterLab exposes its application as window.jupyterapp with the flag above).
+OPENED = """async () => {
+  const app = window.jupyterapp;
+  const w = app && app.shell.currentWidget;
+  if (!w || !w.context || !w.sessionContext) return null;
+  await w.context.ready;
+  await w.sessionContext.ready;
+  if (!w.sessionContext.session || !w.sessionContext.session.kernel) return null;
+  return {path: w.context.path};
+}"""
+RUN_ALL = """async () => {
+  const app = window.jupyterapp, w = app.shell.currentWidget;
+  const ok = await app.commands.execute('notebook:run-all-cells');
+  const cells = w.content.model.cells, errors = [];
+  let code = 0, run = 0;
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells.get(i);
+    if (c.type !== 'code') continue;
+    code += 1;
+    if (c.executionCount) run += 1;
+    for (const o of c.outputs.toJSON()) if (o.output_type === 'error') errors.push(o.ename + ': ' + o.evalue);
+  }
+  return {ok, code, run, errors};
+}"""
+FIGURES = """() => Array.from(document.querySelectorAll('.jp-OutputArea .widget-vbox'))
+  .filter(box => box.querySelector('.widget-slider'))
+  .map(box => {
+    const img = box.querySelector('img.nnbook-frame');
+    return {sliders: box.querySelectorAll('.widget-slider').length,
+            src: img ? img.getAttribute('src') : null, alt: img ? img.getAttribute('alt') : null};
+  })"""
+
+
+def _wait(page, script: str, what: str, timeout: float = 120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = page.evaluate(script)
+        if result:
+            return result
+        time.sleep(0.5)
+    pytest.fail(f"JupyterLab: {what} did not happen within {timeout:.0f} s")
+
+
+def _open(page, url: str):
+    page.goto(f"{url}/lab/tree/chapters/{CHAPTER}.ipynb?token={TOKEN}")
+    return _wait(page, OPENED, "the chapter opening with a running kernel")
+
+
+def _figures(page, count: int):
+    _wait(page, f"() => ({FIGURES})().filter(f => f.src).length >= {count}", f"{count} interactive figure(s) drawn")
+    return page.evaluate(FIGURES)
+
+
+def test_run_move_save_reopen(lab):
+    url, notebook = lab
+    with chromium(sync_api) as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        _open(page, url)
+
+        run = page.evaluate(RUN_ALL)
+        assert run["errors"] == [], f"cells raised: {run['errors']}"
+        assert run["ok"] and run["run"] == run["code"], f"ran {run['run']} of {run['code']} code cells"
+
+        # Every interactive figure is live: sliders and an <img> frame with the static view's alt text.
+        live = _figures(page, 1)
+        assert live and all(f["sliders"] >= 1 and f["alt"] for f in live), live
+        before = live[0]["src"]
+        handle = page.locator(".jp-OutputArea .widget-vbox .widget-slider .noUi-handle").first
+        handle.scroll_into_view_if_needed()
+        handle.focus()
+        handle.press("ArrowRight")
+        redrawn = f"() => ({FIGURES})()[0].src !== {json.dumps(before)}"
+        _wait(page, redrawn, "the figure redrawing after a slider move", 60)
+        moved = page.evaluate(FIGURES)
+
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+        _wait(page, "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", "the save")
+        saved = json.loads(notebook.read_text(encoding="utf-8"))
+        assert WIDGET_STATE in saved["metadata"].get("widgets", {}), "the widget state was not saved (saveState)"
+        assert sum(bool(c.get("outputs")) for c in saved["cells"] if c["cell_type"] == "code") > 0
+        # What git sees through make lab's filter is the committed chapter: `git status` stays clean.
+        cleaned = subprocess.run(_makefile_filter(), input=notebook.read_bytes(), capture_output=True, check=True)
+        assert cleaned.stdout.decode("utf-8") == (ROOT / "chapters" / f"{CHAPTER}.ipynb").read_text(encoding="utf-8")
+
+        # Next day: the kernel is gone; the chapter is reopened and a fresh kernel starts.
+        page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+        page.close()
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        _open(page, url)
+        reopened = _figures(page, len(moved))
+        text = page.inner_text(".jp-Notebook")
+        assert "Error displaying widget" not in text and "model not found" not in text
+        assert len(reopened) == len(moved)
+        assert all(f["sliders"] >= 1 and f["alt"] for f in reopened), reopened
+        assert reopened[0]["src"] == moved[0]["src"], "the reopened figure is not the last frame drawn"
