@@ -41,6 +41,31 @@ __all__ = ["Interactive", "interactive"]
 
 _counter = itertools.count()
 
+# ipywidgets' sliders (noUiSlider) give their handle no accessible name, and announce the position (2), not the
+# value shown (θ = −30°). This script, displayed once beside each live figure, names every handle of a book
+# slider after its label and sets its aria-valuetext from the readout, and keeps doing so as sliders appear
+# and move (one MutationObserver per page). Front ends that do not run JavaScript outputs simply skip it.
+_NAME_SLIDERS_JS = """(function () {
+  if (window.nnbookNameSliders) { window.nnbookNameSliders(); return; }
+  var pending = false;
+  function name() {
+    pending = false;
+    document.querySelectorAll('.nnbook-slider').forEach(function (slider) {
+      var label = slider.querySelector('.widget-label'), readout = slider.querySelector('.widget-readout');
+      var text = label ? label.textContent.trim() : '', value = readout ? readout.textContent.trim() : '';
+      slider.querySelectorAll('.noUi-handle').forEach(function (handle) {
+        if (text && handle.getAttribute('aria-label') !== text) handle.setAttribute('aria-label', text);
+        if (value && handle.getAttribute('aria-valuetext') !== value) handle.setAttribute('aria-valuetext', value);
+      });
+    });
+  }
+  function later() { if (!pending) { pending = true; requestAnimationFrame(name); } }
+  window.nnbookNameSliders = name;
+  new MutationObserver(later).observe(document.body, {subtree: true, childList: true, characterData: true,
+                                                      attributes: true, attributeFilter: ['aria-valuenow']});
+  name();
+})();"""
+
 
 def _format(value: Any) -> str:
     """A short label for a slider value."""
@@ -206,7 +231,7 @@ class Interactive:
         """The live ipywidgets control (built on first use)."""
         if self._widget is None:
             import ipywidgets as widgets
-            from IPython.display import HTML, display
+            from IPython.display import HTML, Javascript, display
 
             controls = {
                 name: widgets.SelectionSlider(
@@ -218,12 +243,16 @@ class Interactive:
                 )
                 for name, values in self.sliders.items()
             }
+            for control in controls.values():
+                control.add_class("nnbook-slider")
 
             def draw(**values: Any) -> None:  # an <img> with the figure's alt text (a Figure's PNG output has none)
                 display(HTML(self._img(self._png(**values))))
 
             output = widgets.interactive_output(draw, controls)
-            self._widget = widgets.VBox([widgets.HBox(list(controls.values())), output])
+            names = widgets.Output(layout={"display": "none"})  # runs _NAME_SLIDERS_JS; shows nothing
+            names.append_display_data(Javascript(_NAME_SLIDERS_JS))
+            self._widget = widgets.VBox([widgets.HBox(list(controls.values())), output, names])
         return self._widget
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:

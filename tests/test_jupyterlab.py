@@ -1,9 +1,11 @@
 """A chapter in JupyterLab, as `make lab` gives it to a reader, driven by headless Chromium.
 
-Open the chapter, run every cell (no error), move a live slider (the figure redraws), save (the file has
-the outputs and the widget state, and make lab's git filter turns it back into the committed chapter),
-then reopen it with a fresh kernel as a reader does the next day: every interactive figure shows its
-slider and the last frame drawn, never "Error displaying widget".
+Open the chapter, run every cell (no error), move a live slider (the figure redraws; each slider handle
+is announced by its label and shown value), save (the file has the outputs and the widget state, and
+make lab's git filter turns it back into the committed chapter), then reopen it with a fresh kernel as
+a reader does the next day: every interactive figure shows its sliders and the last frame drawn, never
+"Error displaying widget". axe-core finds no critical or serious violation in the figures, live or
+reopened.
 
 The server is the book's own JupyterLab (.venv) with the settings `make lab` writes
 (tools/lab_settings.py), run in a temporary folder on a copy of the chapter. Needs Debian's chromium.
@@ -123,9 +125,39 @@ FIGURES = """() => Array.from(document.querySelectorAll('.jp-OutputArea .widget-
   .filter(box => box.querySelector('.widget-slider'))
   .map(box => {
     const img = box.querySelector('img.nnbook-frame');
-    return {sliders: box.querySelectorAll('.widget-slider').length,
-            src: img ? img.getAttribute('src') : null, alt: img ? img.getAttribute('alt') : null};
+    const sliders = Array.from(box.querySelectorAll('.widget-slider'));
+    return {sliders: sliders.length,
+            src: img ? img.getAttribute('src') : null, alt: img ? img.getAttribute('alt') : null,
+            // what a screen reader announces for each handle: its name and value, as label and readout show
+            announced: sliders.map(s => [s.querySelector('.noUi-handle').getAttribute('aria-label'),
+                                         s.querySelector('.noUi-handle').getAttribute('aria-valuetext')]),
+            shown: sliders.map(s => [s.querySelector('.widget-label').textContent.trim(),
+                                     s.querySelector('.widget-readout').textContent.trim()])};
   })"""
+
+
+AXE = ROOT / ".build" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_FIGURES = """async () => {
+  const boxes = Array.from(document.querySelectorAll('.jp-OutputArea .widget-vbox'))
+    .filter(box => box.querySelector('.widget-slider'));
+  const found = [];
+  for (const box of boxes) {
+    const result = await axe.run(box, {resultTypes: ['violations']});
+    for (const v of result.violations)
+      if (v.impact === 'critical' || v.impact === 'serious')
+        for (const n of v.nodes) found.push(v.impact + ' ' + v.id + ' at ' + n.target.join(' ') + ': '
+                                            + n.failureSummary.split('\\n').slice(0, 2).join(' '));
+  }
+  return found;
+}"""
+
+
+def _axe_figures(page) -> list[str]:
+    """axe-core's critical and serious violations inside the interactive figures."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: make test installs axe-core from npm")
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(AXE_FIGURES)
 
 
 def _wait(page, script: str, what: str, timeout: float = 120.0):
@@ -161,6 +193,8 @@ def test_run_move_save_reopen(lab):
         # Every interactive figure is live: sliders and an <img> frame with the static view's alt text.
         live = _figures(page, 1)
         assert live and all(f["sliders"] >= 1 and f["alt"] for f in live), live
+        violations = _axe_figures(page)
+        assert not violations, "accessibility of the live figures (axe-core):\n" + "\n".join(violations)
         before = live[0]["src"]
         handle = page.locator(".jp-OutputArea .widget-vbox .widget-slider .noUi-handle").first
         handle.scroll_into_view_if_needed()
@@ -169,6 +203,7 @@ def test_run_move_save_reopen(lab):
         redrawn = f"() => ({FIGURES})()[0].src !== {json.dumps(before)}"
         _wait(page, redrawn, "the figure redrawing after a slider move", 60)
         moved = page.evaluate(FIGURES)
+        assert all(f["announced"] == f["shown"] for f in moved), [(f["announced"], f["shown"]) for f in moved]
 
         page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
         _wait(page, "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", "the save")
@@ -190,3 +225,6 @@ def test_run_move_save_reopen(lab):
         assert len(reopened) == len(moved)
         assert all(f["sliders"] >= 1 and f["alt"] for f in reopened), reopened
         assert reopened[0]["src"] == moved[0]["src"], "the reopened figure is not the last frame drawn"
+        assert [f["shown"] for f in reopened] == [f["shown"] for f in moved]
+        violations = _axe_figures(page)
+        assert not violations, "accessibility of the reopened figures (axe-core):\n" + "\n".join(violations)

@@ -135,3 +135,18 @@ def test_the_live_figure_is_an_image_with_the_alt_text(monkeypatch):
     assert 'alt="a &quot;line&quot;"' in page
     controls[0].value = 1.0  # moving a slider draws the new frame
     assert len(shown) == 2 and shown[1].data != page
+
+
+def test_the_live_sliders_are_named_for_assistive_technology():
+    """Each live slider carries the class the naming script looks for, and the widget runs that script
+    (ipywidgets gives a slider handle no accessible name; tests/test_jupyterlab.py checks the result with
+    axe-core in JupyterLab)."""
+    fig = lib.interactive(plot_line, slope=[-1.0, 0.0, 1.0], offset=[0.0, 1.0])
+    box = fig.widget()
+    controls = box.children[0].children
+    assert all("nnbook-slider" in c._dom_classes for c in controls)
+    scripts = [o for child in box.children[1:] for o in getattr(child, "outputs", ())
+               if "application/javascript" in o.get("data", {})]
+    assert len(scripts) == 1
+    code = scripts[0]["data"]["application/javascript"]
+    assert ".nnbook-slider" in code and "aria-label" in code and "aria-valuetext" in code
