@@ -11,8 +11,9 @@ import contextlib
 import functools
 import http.server
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -59,3 +60,37 @@ def chromium(sync_api, extra_args: tuple[str, ...] = ()) -> Iterator[object]:
             yield browser
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def offline_page(browser, base_url: str, *, service_workers: bool = False,
+                 viewport: dict | None = None, rewrite: Callable | None = None) -> Iterator[object]:
+    """A page in a fresh browser context (its own storage) where every request leaving ``base_url``'s host
+    is refused and recorded in ``page.outside_requests``; JavaScript errors go to ``page.page_errors``.
+
+    The route is on the context, so requests from web workers and service workers are caught too.
+    ``rewrite(route, path)`` may answer a request to the host itself (return True if it did)."""
+    options = {"service_workers": "allow" if service_workers else "block"}
+    if viewport is not None:
+        options["viewport"] = viewport
+    context = browser.new_context(**options)
+    page = context.new_page()
+    page.outside_requests, page.page_errors = [], []
+    host = urlparse(base_url).netloc
+
+    def route(r):
+        url = urlparse(r.request.url)
+        if url.scheme in ("data", "blob"):
+            r.continue_()
+        elif url.netloc != host:
+            page.outside_requests.append(r.request.url)
+            r.abort()
+        elif rewrite is None or not rewrite(r, url.path):
+            r.continue_()
+
+    context.route("**/*", route)
+    page.on("pageerror", lambda e: page.page_errors.append(str(e)))
+    try:
+        yield page
+    finally:
+        context.close()

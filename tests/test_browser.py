@@ -13,10 +13,9 @@ import http.server
 import os
 import re
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
-from conftest import chromium, serve
+from conftest import chromium, offline_page, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
@@ -70,25 +69,10 @@ def browser():
 @pytest.fixture
 def page(browser, server):
     """A fresh page whose every request leaving 127.0.0.1 is refused and recorded."""
-    context = browser.new_context(service_workers="block")
-    page = context.new_page()
-    page.outside_requests = []
-    page.console_errors = []
-    host = urlparse(server).netloc
-
-    def route(r):
-        url = urlparse(r.request.url)
-        if url.scheme in ("data", "blob") or url.netloc == host:
-            r.continue_()
-        else:
-            page.outside_requests.append(r.request.url)
-            r.abort()
-
-    page.route("**/*", route)
-    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
-    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
-    yield page
-    context.close()
+    with offline_page(browser, server) as page:
+        page.console_errors = page.page_errors  # uncaught exceptions, and console.error below
+        page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+        yield page
 
 
 def _open(page, server, rel):

@@ -24,7 +24,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import chromium
+from conftest import chromium, offline_page
 from test_notebooks import _makefile_filter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +33,7 @@ import lab_settings  # noqa: E402 - the settings `make lab` writes
 
 CHAPTER = "artificial_neurons"  # the first chapter with interactive figures
 TOKEN = "nnbook-test"
+VIEWPORT = {"width": 1280, "height": 900}
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 # Test-only settings on top of make lab's: every cell rendered (not only those scrolled to), no news pop-up.
 TEST_SETTINGS = {
@@ -182,8 +183,7 @@ def _figures(page, count: int):
 
 def test_run_move_save_reopen(lab):
     url, notebook = lab
-    with chromium(sync_api) as browser:
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+    with chromium(sync_api) as browser, offline_page(browser, url, viewport=VIEWPORT) as page:
         _open(page, url)
 
         run = page.evaluate(RUN_ALL)
@@ -216,8 +216,8 @@ def test_run_move_save_reopen(lab):
 
         # Next day: the kernel is gone; the chapter is reopened and a fresh kernel starts.
         page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
-        page.close()
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        assert not page.outside_requests and not page.page_errors, (page.outside_requests, page.page_errors)
+    with chromium(sync_api) as browser, offline_page(browser, url, viewport=VIEWPORT) as page:
         _open(page, url)
         reopened = _figures(page, len(moved))
         text = page.inner_text(".jp-Notebook")
@@ -228,3 +228,4 @@ def test_run_move_save_reopen(lab):
         assert [f["shown"] for f in reopened] == [f["shown"] for f in moved]
         violations = _axe_figures(page)
         assert not violations, "accessibility of the reopened figures (axe-core):\n" + "\n".join(violations)
+        assert not page.outside_requests and not page.page_errors, (page.outside_requests, page.page_errors)

@@ -24,10 +24,10 @@ import os
 import re
 import time
 from pathlib import Path
-from urllib.parse import urljoin, urlparse
+from urllib.parse import urljoin
 
 import pytest
-from conftest import chromium, serve
+from conftest import chromium, offline_page, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
@@ -190,40 +190,27 @@ def browser():
         yield browser
 
 
+def _expose_app(route, path: str) -> bool:
+    """The one change to the site under test: expose the JupyterLab application object as window.jupyterapp
+    (a JupyterLite page option), so the test reads the notebook's model (outputs, execution counts) rather than
+    its windowed DOM, which renders only what is in view."""
+    if path != "/lite/jupyter-lite.json":
+        return False
+    response = route.fetch()
+    config = response.json()
+    config["jupyter-config-data"]["exposeAppInBrowser"] = "true"
+    route.fulfill(response=response, body=json.dumps(config))
+    return True
+
+
 @pytest.fixture
 def page(browser, server):
     """A fresh browser profile (its own storage) in which every request leaving 127.0.0.1 is refused."""
     # Service workers stay on: JupyterLite's gives the kernel its file system (data/ for the chapters that read it).
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.outside_requests = []
-    page.page_errors = []
-    host = urlparse(server).netloc
-
-    def route(r):
-        url = urlparse(r.request.url)
-        if url.scheme in ("data", "blob"):
-            r.continue_()
-        elif url.netloc != host:
-            page.outside_requests.append(r.request.url)
-            r.abort()
-        elif url.path == "/lite/jupyter-lite.json":
-            # The one change to the site under test: expose the JupyterLab application object as
-            # window.jupyterapp (a JupyterLite page option), so the test reads the notebook's model
-            # (outputs, execution counts) rather than its windowed DOM, which renders only what is in view.
-            response = r.fetch()
-            config = response.json()
-            config["jupyter-config-data"]["exposeAppInBrowser"] = "true"
-            r.fulfill(response=response, body=json.dumps(config))
-        else:
-            r.continue_()
-
-    # On the context, so that requests from web workers and the service worker are routed too.
-    context.route("**/*", route)
-    page.on("pageerror", lambda e: page.page_errors.append(str(e)))
-    _Handler.missing.clear()
-    yield page
-    context.close()
+    with offline_page(browser, server, service_workers=True, viewport={"width": 1280, "height": 900},
+                      rewrite=_expose_app) as page:
+        _Handler.missing.clear()
+        yield page
 
 
 KERNEL_IDLE = """() => {
