@@ -6,8 +6,9 @@ Run once, from the repository root, by a maintainer (the book never regenerates 
 
 statsmodels' ``datasets.co2`` holds C. D. Keeling and T. P. Whorf's weekly averages (Scripps Institution of
 Oceanography, via CDIAC, obtained by statsmodels on 2014-03-15), which it marks public domain. The CSV keeps
-every week of ``load_pandas()`` in order: ``date`` (ISO 8601, the Saturday that ends the week) and ``co2``
-(ppmv, one decimal; empty where the week has no measurement).
+every week of ``load_pandas()`` in order: ``date`` (ISO 8601; each a Saturday, seven days after the one before;
+statsmodels does not say whether it starts, ends or falls inside the week averaged) and ``co2`` (ppmv, one
+decimal; empty where the week has no measurement).
 """
 
 from __future__ import annotations
