@@ -6,8 +6,9 @@ Run from the repository root (needs Debian's ``espeak-ng``; this is *not* done w
     .venv/bin/python data/make_spoken_digits.py            # writes data/spoken_digits.npz
 
 Every clip is one English digit word ("zero" ... "nine") spoken by espeak-ng with one "speaker": a
-combination of an English accent (voice) and a voice variant (timbre), at a random speaking rate and
-pitch drawn from a seeded NumPy Generator. The 22.05 kHz output is resampled to 8 kHz, trimmed of
+combination of an English accent (voice) and one of 12 voice variants (eSpeak NG's male and female variants,
+``klatt``, which switches to its Klatt formant synthesiser, and ``croak``), at a random speaking rate and pitch
+drawn from a seeded NumPy Generator. The 22.05 kHz output is resampled to 8 kHz, trimmed of
 leading and trailing silence, scaled to a random peak level, mixed with white noise at a random
 signal-to-noise ratio, and stored as 8-bit mu-law. Clips have different lengths: they are stored
 back to back in ``audio`` with ``offsets`` and ``lengths``.
