@@ -14,8 +14,10 @@ Masks follow PyTorch, function by function — and PyTorch itself has **two bool
   :class:`MultiHeadAttention`'s: bool True = padding, or float added to the scores.
 
 Masked keys get exactly zero weight. Any other mask shape or dtype is an error naming the accepted
-ones. A query whose every key is masked is a ``ValueError`` in all three: PyTorch returns NaN for
-such a row in ``nn.MultiheadAttention`` and zeros in ``F.scaled_dot_product_attention``; lib refuses
+ones. A query whose every key is masked is a ``ValueError`` in all three. PyTorch (2.13) gives such a
+row zeros in ``F.scaled_dot_product_attention``; ``nn.MultiheadAttention`` gives NaN weights and
+outputs with its default ``need_weights=True``, and with ``need_weights=False`` zero head outputs (the
+output is ``out_proj.bias``) except on its inference fast path, where it is NaN again. lib refuses
 rather than pick one silently.
 """
 
@@ -59,8 +61,8 @@ def _softmax_rows(scores: np.ndarray, owner: str, axes: str = "(..., query)") ->
             where = ", ".join(str(int(i)) for i in bad)
             raise ValueError(
                 f"{owner}: the mask hides every key from query ({where}) (axes {axes}); each query needs "
-                "at least one key it may attend to. (PyTorch returns NaN "
-                "there in nn.MultiheadAttention and zeros in F.scaled_dot_product_attention; lib refuses.)")
+                "at least one key it may attend to. (PyTorch gives zeros there in F.scaled_dot_product_attention "
+                "and NaN in nn.MultiheadAttention with need_weights=True; lib refuses.)")
         raise NonFiniteError(f"{owner}: the attention scores overflowed to inf")
     e = np.exp(scores - top)
     return e / e.sum(axis=-1, keepdims=True)

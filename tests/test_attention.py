@@ -219,7 +219,8 @@ def test_float_and_bool_masks_agree():
 
 
 def test_fully_masked_rows_are_an_error():
-    """PyTorch gives NaN (nn.MultiheadAttention) or zeros (F.sdpa) for a query with no visible key; lib refuses."""
+    """PyTorch gives zeros (F.sdpa) or NaN (nn.MultiheadAttention with need_weights=True) for a query with no
+    visible key; lib refuses."""
     x = np.zeros((2, 3, 4))
     mha = lib.MultiHeadAttention(4, 2)
     everything = np.ones((3, 3), bool)
