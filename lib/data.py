@@ -195,8 +195,8 @@ def adding_problem(n: int, T: int, rng: np.random.Generator, dtype=np.float64) -
     second, ``[T // 2, T)`` — and 0 elsewhere. The target is the sum of the two marked values.
     Predicting the mean target (1.0) scores an MSE of 1/6 ≈ 0.167, the trivial baseline. (Hochreiter &
     Schmidhuber's 1997 original draws the values from [−1, 1], marks one of the first ten steps and one
-    of the first T/2 − 1, so both in the first half, varies the length between T and T + T/10, and
-    rescales the sum s to [0, 1] as 0.5 + s/4.)
+    of the first T/2 − 1, so both in the first half, marks the first and last steps with −1, varies the
+    length between T and T + T/10, and rescales the sum s to [0, 1] as 0.5 + s/4.)
 
     Draws from ``rng`` in a fixed order (all values, then the first markers, then the second), so the
     same generator state gives the same data.
