@@ -48,8 +48,11 @@ $(VENV)/bin/activate:
 
 # Readers' environment: rebuilt when the requirements or the package change. --no-compile: pip would
 # byte-compile every installed module one by one (torch, scipy, jupyterlab: about 50 s of CPU, three
-# quarters of the install); Python compiles, and caches, only the modules a program imports.
+# quarters of the install); Python compiles, and caches, only the modules a program imports - so the
+# recipes here must be allowed to write that cache (a shell with PYTHONDONTWRITEBYTECODE set would
+# otherwise recompile numpy, matplotlib, scipy and torch in every kernel: about 3-6 s of CPU each).
 PIP_INSTALL := $(PY) -m pip install --quiet --no-compile
+unexport PYTHONDONTWRITEBYTECODE
 $(VENV)/.book-installed: requirements.txt pyproject.toml | $(VENV)/bin/activate
 	$(PIP_INSTALL) -r requirements.txt -e .
 	touch $@
