@@ -18,6 +18,8 @@ from urllib.parse import urlparse
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
+# axe-core (npm, installed by `make test` into .build/axe): the accessibility rules the browser tests run.
+AXE = Path(__file__).resolve().parent.parent / ".build" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -94,3 +96,33 @@ def offline_page(browser, base_url: str, *, service_workers: bool = False,
         yield page
     finally:
         context.close()
+
+
+def axe_violations(page, contexts: str = "[document]") -> list[dict]:
+    """axe-core's critical and serious violations in the open page, one dict per flagged element (rule,
+    impact, target, the element's classes, the first lines of axe's summary). ``contexts``: a JavaScript
+    expression for the elements to check, each checked on its own (default: the whole document)."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: make test installs axe-core from npm")
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        f"""async () => {{
+          const found = [];
+          for (const context of {contexts}) {{
+            const result = await axe.run(context, {{resultTypes: ['violations']}});
+            for (const v of result.violations) {{
+              if (v.impact !== 'critical' && v.impact !== 'serious') continue;
+              for (const n of v.nodes)
+                found.push({{rule: v.id, impact: v.impact, target: n.target.join(' '),
+                             classes: document.querySelector(n.target[0])?.getAttribute('class'),
+                             summary: n.failureSummary.split('\\n').slice(0, 2).join(' ')}});
+            }}
+          }}
+          return found;
+        }}"""
+    )
+
+
+def describe(violations: list[dict]) -> list[str]:
+    """One line per axe violation, for an assertion message."""
+    return [f"{v['impact']} {v['rule']} at {v['target']}: {v['summary']}" for v in violations]

@@ -15,13 +15,11 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import chromium, offline_page, serve
+from conftest import axe_violations, chromium, describe, offline_page, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-# axe-core (npm, installed by `make test` into .build/axe): accessibility rules run in each page.
-AXE = ROOT / ".build" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 # The theme's own violations (pydata-sphinx-theme), not the book's: (rule, a class of the element it flags; axe's
 # CSS selector for an element varies from page to page, its classes do not). Its search buttons show
 # "Search… Ctrl+K" but are named "Search", and its colour-mode button is named "Color mode" while showing the
@@ -89,18 +87,10 @@ def _open(page, server, rel):
 
 def _axe_violations(page) -> list[str]:
     """axe-core's critical and serious violations on the open page, less the theme's own (AXE_THEME_ISSUES)."""
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: make test installs axe-core from npm")
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-            .filter(v => v.impact === 'critical' || v.impact === 'serious')
-            .flatMap(v => v.nodes.map(n => ({rule: v.id, impact: v.impact, target: n.target.join(' '),
-                                              classes: document.querySelector(n.target[0])?.getAttribute('class'),
-                                              summary: n.failureSummary.split('\\n').slice(0, 2).join(' ')})))"""
-    )
-    return [f"{v['impact']} {v['rule']} at {v['target']}: {v['summary']}" for v in found
-            if not any(v["rule"] == rule and cls in str(v["classes"]).split() for rule, cls in AXE_THEME_ISSUES)]
+    def theirs(v: dict) -> bool:
+        return any(v["rule"] == rule and cls in str(v["classes"]).split() for rule, cls in AXE_THEME_ISSUES)
+
+    return describe([v for v in axe_violations(page) if not theirs(v)])
 
 
 def test_book_was_built():

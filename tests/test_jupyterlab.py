@@ -24,7 +24,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import chromium, offline_page
+from conftest import axe_violations, chromium, describe, offline_page
 from test_notebooks import _makefile_filter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,8 +122,10 @@ RUN_ALL = """async () => {
   }
   return {ok, code, run, errors};
 }"""
-FIGURES = """() => Array.from(document.querySelectorAll('.jp-OutputArea .widget-vbox'))
-  .filter(box => box.querySelector('.widget-slider'))
+# The interactive figures: each output box that holds a slider.
+FIGURE_BOXES = """Array.from(document.querySelectorAll('.jp-OutputArea .widget-vbox'))
+  .filter(box => box.querySelector('.widget-slider'))"""
+FIGURES = "() => " + FIGURE_BOXES + """
   .map(box => {
     const img = box.querySelector('img.nnbook-frame');
     const sliders = Array.from(box.querySelectorAll('.widget-slider'));
@@ -137,28 +139,9 @@ FIGURES = """() => Array.from(document.querySelectorAll('.jp-OutputArea .widget-
   })"""
 
 
-AXE = ROOT / ".build" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-AXE_FIGURES = """async () => {
-  const boxes = Array.from(document.querySelectorAll('.jp-OutputArea .widget-vbox'))
-    .filter(box => box.querySelector('.widget-slider'));
-  const found = [];
-  for (const box of boxes) {
-    const result = await axe.run(box, {resultTypes: ['violations']});
-    for (const v of result.violations)
-      if (v.impact === 'critical' || v.impact === 'serious')
-        for (const n of v.nodes) found.push(v.impact + ' ' + v.id + ' at ' + n.target.join(' ') + ': '
-                                            + n.failureSummary.split('\\n').slice(0, 2).join(' '));
-  }
-  return found;
-}"""
-
-
 def _axe_figures(page) -> list[str]:
     """axe-core's critical and serious violations inside the interactive figures."""
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: make test installs axe-core from npm")
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate(AXE_FIGURES)
+    return describe(axe_violations(page, FIGURE_BOXES))
 
 
 def _wait(page, script: str, what: str, timeout: float = 120.0):
