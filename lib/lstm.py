@@ -112,6 +112,19 @@ class LSTMCell(Module):
         return f"LSTMCell({self.input_size}, {self.hidden_size}, dtype={self.dtype})"
 
 
+def _carve(take, shapes):
+    """Views of one pool array, one per shape (each starting at a multiple of 16 elements): one borrow
+    instead of several."""
+    sizes = [math.prod(s) for s in shapes]
+    ends = [-(-k // 16) * 16 for k in sizes]
+    flat = take((sum(ends),))
+    out, at = [], 0
+    for shape, size, step in zip(shapes, sizes, ends, strict=True):
+        out.append(flat[at:at + size].reshape(shape))
+        at += step
+    return out
+
+
 class LSTM(RecurrentLayer):
     """A multi-layer, optionally bidirectional LSTM over whole sequences (see :mod:`lib.recurrent`).
 
@@ -119,82 +132,93 @@ class LSTM(RecurrentLayer):
     ``backward(doutputs, dstate=None) -> dx`` where ``dstate`` is ``(dh_n, dc_n)`` or None.
     ``history["gates"]`` holds i, f, g, o and the cell state c, each (N, T, H).
 
-    Per (layer, direction) the forward pass keeps the gate activations (T, 4H, N), the cell and
-    hidden states (T+1, H, N) each (the +1 is the initial state) and nothing else; backward turns
-    the gate array into ∂L/∂(pre-activations) in place and frees it all. The arrays are
-    feature-major — step t's gates are a (4H, N) block — so that every gate is a contiguous block
-    and every per-step NumPy call works on contiguous memory. Internally the gates are in the order
-    (o, i, f, g): one tanh call covers all four gates and two more turn the first three into
-    sigmoids, σ(a) = ½·tanh(a/2) + ½, with their weight rows halved beforehand (exact).
+    Per (layer, direction) the forward pass keeps the gate activations and cell states in one array
+    (T+1, 5H, N), the hidden states (T+1, H, N) (the +1 is the initial state) and nothing else;
+    backward turns the gate rows into ∂L/∂(pre-activations) in place and frees it all. The arrays are
+    feature-major — step t's block is (5H, N) — so that every gate is a contiguous block and every
+    per-step NumPy call works on contiguous memory. Internally a step's block is (o, i, f, g, c_{t−1}):
+    one tanh call covers all four gates and two more turn the first three into sigmoids,
+    σ(a) = ½·tanh(a/2) + ½, with their weight rows halved beforehand (exact); (i, f) and (g, c_{t−1})
+    are neighbours, so that c_t = i ⊙ g + f ⊙ c_{t−1} is one multiplication of the two pairs and one addition.
     """
 
     gate_names = ("i", "f", "g", "o")
     has_cell = True
     _feature_major = True
+    _rows: dict[int, np.ndarray] = {}
 
-    @staticmethod
-    def _perm(H: int) -> np.ndarray:
-        """Rows of PyTorch's (i, f, g, o) blocks in the internal (o, i, f, g) order."""
-        return np.concatenate([np.arange(3 * H, 4 * H), np.arange(0, 2 * H), np.arange(2 * H, 3 * H)])
+    @classmethod
+    def _torch_rows(cls, H: int) -> np.ndarray:
+        """For each row of PyTorch's (i, f, g, o) blocks, its row in the internal (o, i, f, g) order."""
+        rows = cls._rows.get(H)
+        if rows is None:
+            rows = cls._rows[H] = np.concatenate([np.arange(H, 4 * H), np.arange(0, H)])
+        return rows
 
     def _scan(self, u, W_ih, b_ih, W_hh, b_hh, h0, c0, mask, reverse, h_mask, take):
         T, N, D = u.shape
         H = self.hidden_size
         G, H2, H3, dt = 4 * H, 2 * H, 3 * H, self.dtype
-        perm = self._perm(H)
-        half_rows = np.ones((G, 1), dt)  # σ(a) = ½·tanh(a/2) + ½: the o, i, f rows halved (exact)
-        half_rows[:H3] = 0.5
-        Wi, Wh = take((G, D)), take((G, H))  # private copies in the internal order, kept for backward
-        np.take(W_ih, perm, axis=0, out=Wi)
-        np.take(W_hh, perm, axis=0, out=Wh)
-        Wi_half, Wh_half = take((G, D)), take((G, H))
-        np.multiply(Wi, half_rows, Wi_half)
-        np.multiply(Wh, half_rows, Wh_half)
-        bias = (b_ih + b_hh)[perm][:, None] * half_rows
-        gates = take((T, G, N))
+        # Wi, Wh: private copies in the internal order, kept for backward; the halved ones are for this pass.
+        # Z[k] is a (5H, N) block (o, i, f, g, c): the gates of step k (k + 1 for a reverse scan) and, in
+        # its last H rows, the cell state before that step; Z[T] (Z[0]) holds only the last cell state.
+        Wi, Wh, Z, hs_ext = _carve(take, [(G, D), (G, H), (T + 1, 5 * H, N), (T + 1, H, N)])
+        Wi_half, Wh_half = _carve(take, [(G, D), (G, H)])
+        half = np.array(0.5, dt)  # σ(a) = ½·tanh(a/2) + ½: the o, i, f rows halved (exact)
+        for src, W, W_half in ((W_ih, Wi, Wi_half), (W_hh, Wh, Wh_half)):
+            np.copyto(W[:H], src[H3:])   # PyTorch's (i, f, g, o) rows in the internal order (o, i, f, g)
+            np.copyto(W[H:], src[:H3])
+            np.multiply(W[:H3], half, W_half[:H3])
+            np.copyto(W_half[H3:], W[H3:])
+        b = b_ih + b_hh
+        bias = np.empty((G, N), dt)  # (G, N), not (G, 1): adding it to (T, G, N) is then one contiguous run per step
+        np.multiply(b[H3:, None], half, bias[:H])
+        np.multiply(b[:H2, None], half, bias[H:H3])
+        np.copyto(bias[H3:], b[H2:H3, None])
+        r = 1 if reverse else 0
+        gates = Z[r:r + T, :G]  # (T, 4H, N): step t's pre-activations, then its gates
         if N == 1:  # (T, G, 1) is (T, 1, G): one matrix product
-            np.dot(u.reshape(T, D), Wi_half.T, gates.reshape(T, G))
+            np.matmul(u.reshape(T, D), Wi_half.T, out=gates.reshape(T, G))
         else:
             np.matmul(Wi_half, u.transpose(0, 2, 1), out=gates)
         gates += bias
         # cs_ext/hs_ext hold the initial state at the scan's start and step t's state next to it, so that
-        # "the state before step t" is a contiguous slice too (no shifted copies in backward).
-        cs_ext, hs_ext = take((T + 1, H, N)), take((T + 1, H, N))
+        # "the state before step t" is a slice too (no shifted copies in backward); cs_ext[t + r] is in step t's block.
+        cs_ext = Z[:, G:]
         cs, hs = (cs_ext[:T], hs_ext[:T]) if reverse else (cs_ext[1:], hs_ext[1:])
         k0 = T if reverse else 0
         np.copyto(cs_ext[k0], c0.T)
         np.copyto(hs_ext[k0], h0.T)
         hm = None if h_mask is None else take((T, H, N))  # h_{t−1} ⊙ mask: what W_hh saw at step t
         m_h = None if h_mask is None else h_mask.T
-        tmp, tc = np.empty((G, N), dt), np.empty((H, N), dt)
-        half = np.array(0.5, dt)
+        tmp, prod, tc = np.empty((G, N), dt), np.empty((2 * H, N), dt), np.empty((H, N), dt)
+        ig, fc = prod[:H], prod[H:]
         dot, add, mul, tanh = np.dot, np.add, np.multiply, np.tanh
-        A_, S_ = list(gates), list(gates[:, :H3])
-        O_, I_, F_, G_ = list(gates[:, :H]), list(gates[:, H:H2]), list(gates[:, H2:H3]), list(gates[:, H3:])
-        C_, Hs_ = list(cs), list(hs)
-        M_ = None if mask is None else list(mask.transpose(0, 2, 1))
-        Hm_ = None if hm is None else list(hm)
+        def steps(a):  # a's per-step views in scan order, made once
+            return list(a[::-1] if reverse else a)
+
+        # per step: the gates, o/i/f, the pairs (i, f) and (g, c_{t−1}), c_t, o, h_t
+        per_step = zip(steps(gates), steps(gates[:, :H3]), steps(Z[r:r + T, H:H3]), steps(Z[r:r + T, H3:]),
+                       steps(cs), steps(gates[:, :H]), steps(hs), strict=True)
+        M_ = None if mask is None else steps(mask.transpose(0, 2, 1))
+        Hm_ = None if hm is None else steps(hm)
         h, c = hs_ext[k0], cs_ext[k0]
-        for t in (range(T - 1, -1, -1) if reverse else range(T)):
-            a = A_[t]
+        for k, (a, s, i_f, g_c, c_t, o, h_t) in enumerate(per_step):
             h_in = h
             if Hm_ is not None:
-                h_in = Hm_[t]
+                h_in = Hm_[k]
                 mul(h, m_h, h_in)
             dot(Wh_half, h_in, tmp)
             add(a, tmp, a)
             tanh(a, a)                       # o, i, f (at half their pre-activation) and g
-            s = S_[t]
             mul(s, half, s)
             add(s, half, s)                  # o, i, f = σ(pre-activation)
-            c_t, h_t = C_[t], Hs_[t]
-            mul(F_[t], c, c_t)
-            mul(I_[t], G_[t], tc)
-            add(c_t, tc, c_t)
+            mul(i_f, g_c, prod)              # i ⊙ g, f ⊙ c_{t−1}
+            add(ig, fc, c_t)
             tanh(c_t, tc)
-            mul(O_[t], tc, h_t)
+            mul(o, tc, h_t)
             if M_ is not None:  # padded steps keep the previous state
-                m = M_[t]
+                m = M_[k]
                 c_t -= c
                 c_t *= m
                 c_t += c
@@ -213,36 +237,72 @@ class LSTM(RecurrentLayer):
         cs = cs_ext[:T] if reverse else cs_ext[1:]
         c_prev = cs_ext[1:] if reverse else cs_ext[:T]
         hp_all = (hs_ext[1:] if reverse else hs_ext[:T]) if hm is None else hm
-        WhT = Wh.T  # ∂L/∂h_{t−1} = W_hhᵀ · ∂L/∂a_t; BLAS is a little faster with a C-ordered copy, which pays
-        if T * N >= 512:  # for itself over enough steps
-            WhT = take((H, G))
+        C = chunk_steps(T, N, H)
+        # work arrays, from one pool array: batch-major copies of a chunk for the weight gradients' matrix
+        # products, ∂L/∂a (steps, N, 4H) and [h_{t−1}, u_t, 1] (steps, N, H + D + 1); W_hhᵀ C-ordered (BLAS is
+        # a little faster so, which pays for itself over enough steps); ∂L/∂h_t for the record. The chunk's
+        # tanh(c), ∂L/∂h from the outputs (scratch before that) and the pair (o (1 − tanh² c) of step t,
+        # f of the step after t) live in the memory of the ∂L/∂a copy, which is filled only after them.
+        copy_WhT = T * N >= 512
+        shapes = {"DGs": (C, N, G), "HU": (C, N, H + D + 1)}
+        if copy_WhT:
+            shapes["WhT"] = (H, G)
+        if self.record:
+            shapes["record"] = (T, H, N)
+        work = dict(zip(shapes, _carve(take, list(shapes.values())), strict=True))
+        DGs, HU = work["DGs"], work["HU"]
+        CHN = C * H * N
+        TC, DO, AF = (DGs.reshape(-1)[k * CHN:(k + m) * CHN].reshape(shape)
+                      for k, m, shape in ((0, 1, (C, H, N)), (1, 1, (C, H, N)), (2, 2, (C, 2, H, N))))
+        WhT = Wh.T  # ∂L/∂h_{t−1} = W_hhᵀ · ∂L/∂a_t
+        if copy_WhT:
+            WhT = work["WhT"]
             np.copyto(WhT, Wh.T)
+        record = work.get("record")
+        HU[:, :, H + D] = 1  # the bias gradient is the last column of the product
+        dW = np.zeros((G, H + D + 1), dt)  # internal row order: [∂W_hh, ∂W_ih, ∂b]
         m_h = None if h_mask is None else h_mask.T
         one = np.array(1.0, dt)
         dot, add, sub, mul, tanh = np.dot, np.add, np.subtract, np.multiply, np.tanh
         g4 = gates.reshape(T, 4, H, N)
-        C = chunk_steps(T, N, H)
-        TC, A, F, X, DO = (take((C, H, N)) for _ in range(5))
         maskT = None if mask is None else mask.transpose(0, 2, 1)  # (T, 1, N)
         Mc = None if mask is None else 1 - maskT
-        if N != 1:  # batch-major copies of a chunk, for the weight gradients' matrix products
-            DGs, HPs = take((C, N, G)), take((C, N, H))
-            Us = None if u.flags.c_contiguous else take((C, N, D))
-        dh, dc, tmp = np.empty((H, N), dt), np.empty((H, N), dt), np.empty((H, N), dt)
+        tmp = np.empty((H, N), dt)
+        # Q = (∂L/∂h_t, ∂L/∂c_t): ∂L/∂c from step t+1 (or c_T) until step t has made its own from it
+        # Q = (∂L/∂h_t, ∂L/∂c_t three times): ∂L/∂(o, i, f, g) = K ⊙ Q is then one contiguous multiplication.
+        # Q[:2] holds ∂L/∂c of step t+1 (or c_T) until step t has made its own from it.
+        Q, P = np.empty((G, N), dt), np.empty((2 * H, N), dt)
+        dh, dc, Q01, Q123 = Q[:H], Q[H:2 * H], Q[:2 * H], Q[H:].reshape(3, H, N)
+        P0, P1 = P[:H], P[H:]
+        if dcT is None:
+            dc.fill(0)
+        else:
+            np.copyto(dc, dcT.T)
         dh_rec = np.zeros((H, N), dt) if dhT is None else dhT.T.copy()  # ∂L/∂h_t from step t+1 (or h_T)
-        dc_next = np.zeros((H, N), dt) if dcT is None else dcT.T.copy()
-        record = take((T, H, N)) if self.record else None
-        dW_ih, dW_hh, db = np.zeros((G, D), dt), np.zeros((G, H), dt), np.zeros(G, dt)  # internal order
-        rows, o_rows, ifg = list(gates), list(gates[:, :H]), list(g4[:, 1:])
+        carry = np.ones((H, N), dt)  # f of the step after the chunk in scan order (1 after the last step)
+        rows = list(gates)
         for start, end in backward_chunks(T, C, reverse):
             n = end - start
             o, i, f, g = g4[start:end, 0], g4[start:end, 1], g4[start:end, 2], g4[start:end, 3]
-            tc, a, fc, x = TC[:n], A[:n], F[:n], X[:n]
+            tc, x, af = TC[:n], DO[:n], AF[:n]  # x: scratch, until DO gets ∂L/∂h from the outputs
+            a, f_next = af[:, 0], af[:, 1]
             tanh(cs[start:end], tc)
             mul(tc, tc, a)
             sub(one, a, a)
-            mul(a, o, a)                     # A = o (1 − tanh² c): dc_t = dh_t ⊙ A_t + dc_{t+1} ⊙ f_{t+1}
-            np.copyto(fc, f)
+            mul(a, o, a)                     # A_t = o (1 − tanh² c): dc_t = dh_t ⊙ A_t + dc_{t+1} ⊙ f_{t+1}
+            fs = f
+            if mask is not None:             # padded steps pass dc through unchanged
+                mul(f, maskT[start:end], x)
+                add(x, Mc[start:end], x)
+                fs = x
+            if reverse:                      # the step after t in scan order is t − 1
+                np.copyto(f_next[1:], fs[:n - 1])
+                np.copyto(f_next[0], carry)
+                np.copyto(carry, fs[n - 1])
+            else:
+                np.copyto(f_next[:n - 1], fs[1:])
+                np.copyto(f_next[n - 1], carry)
+                np.copyto(carry, fs[0])
             sub(one, i, x)
             mul(x, i, x)
             mul(x, g, x)                     # K_i = g σ'(i), in x until i is no longer needed
@@ -264,46 +324,34 @@ class LSTM(RecurrentLayer):
                 mul(dout[start:end].transpose(0, 2, 1), mk, src)
                 g4[start:end] *= mk[:, None]
                 a *= mk
-                fc *= mk
-                fc += Mc[start:end]          # padded steps pass dc through unchanged
-            S_, A_, F_ = list(src), list(a), list(fc)
+            S_, AF_ = list(src), list(af.reshape(n, 2 * H, N))
             for k in (range(n) if reverse else range(n - 1, -1, -1)):
                 t = start + k
-                d_h = dh if record is None else record[t]
-                add(S_[k], dh_rec, d_h)
-                mul(d_h, A_[k], dc)
-                add(dc, dc_next, dc)
-                o_t = o_rows[t]
-                mul(o_t, d_h, o_t)            # ∂L/∂o_pre = K_o dh
-                mul(ifg[t], dc, ifg[t])       # ∂L/∂(i, f, g)_pre = K dc
-                mul(dc, F_[k], dc_next)
+                add(S_[k], dh_rec, dh)
+                mul(Q01, AF_[k], P)           # dh_t ⊙ A_t, dc_{t+1} ⊙ f_{t+1}
+                add(P0, P1, Q123)             # dc_t, three times (broadcast)
+                mul(rows[t], Q, rows[t])      # ∂L/∂(o, i, f, g)_pre = K ⊙ (dh, dc, dc, dc)
                 dot(WhT, rows[t], dh_rec)
+                if record is not None:
+                    np.copyto(record[t], dh)
                 if m_h is not None:
                     mul(dh_rec, m_h, dh_rec)
                 if mask is not None:          # padded steps pass dh through unchanged
-                    mul(d_h, Mc[t], tmp)
+                    mul(dh, Mc[t], tmp)
                     add(dh_rec, tmp, dh_rec)
-            # this chunk's share of the weight gradients, from batch-major (steps·N, ·) matrices
-            if N == 1:
-                dG2, hp2 = gates[start:end].reshape(n, G), hp_all[start:end].reshape(n, H)
-            else:
-                dG2, hp2 = DGs[:n], HPs[:n]
-                np.copyto(dG2, gates[start:end].transpose(0, 2, 1))
-                np.copyto(hp2, hp_all[start:end].transpose(0, 2, 1))
-                dG2, hp2 = dG2.reshape(n * N, G), hp2.reshape(n * N, H)
-            if N == 1 or Us is None:
-                u2 = u[start:end].reshape(n * N, D)
-            else:
-                u2 = Us[:n]
-                np.copyto(u2, u[start:end])
-                u2 = u2.reshape(n * N, D)
-            dW_hh += dot(dG2.T, hp2)
-            dW_ih += dot(dG2.T, u2)
-            db += dG2.sum(axis=0)
+            # this chunk's share of the weight gradients: one product of batch-major (steps·N, ·) matrices
+            dG2, hu = DGs[:n], HU[:n]
+            np.copyto(dG2, gates[start:end].transpose(0, 2, 1))
+            np.copyto(hu[:, :, :H], hp_all[start:end].transpose(0, 2, 1))
+            np.copyto(hu[:, :, H:H + D], u[start:end])
+            dG2 = dG2.reshape(n * N, G)
+            dW += dot(dG2.T, hu.reshape(n * N, H + D + 1))
             dot(dG2, Wi, du[start:end].reshape(n * N, D))
-        inv = np.argsort(self._perm(H))
+        mul(dc, carry, dc)                   # ∂L/∂c before the first step: dc ⊙ f of that step
+        inv = self._torch_rows(H)
         norms = None if record is None else np.sqrt(np.einsum("tij,tij->t", record, record))
-        return dW_ih[inv], db[inv], dW_hh[inv], db[inv], dh_rec.T.copy(), dc_next.T.copy(), norms
+        return (dW[inv, H:H + D], dW[inv, H + D], dW[inv, :H], dW[inv, H + D], dh_rec.T.copy(), dc.T.copy(),
+                norms)
 
     def _gates_for_history(self, cache) -> dict[str, np.ndarray]:
         gates, cs_ext, reverse = cache[0], cache[1], cache[-1]
