@@ -269,10 +269,9 @@ class LSTM(RecurrentLayer):
         g4 = gates.reshape(T, 4, H, N)
         maskT = None if mask is None else mask.transpose(0, 2, 1)  # (T, 1, N)
         Mc = None if mask is None else 1 - maskT
-        tmp = np.empty((H, N), dt)
-        # Q = (∂L/∂h_t, ∂L/∂c_t): ∂L/∂c from step t+1 (or c_T) until step t has made its own from it
-        # Q = (∂L/∂h_t, ∂L/∂c_t three times): ∂L/∂(o, i, f, g) = K ⊙ Q is then one contiguous multiplication.
-        # Q[:2] holds ∂L/∂c of step t+1 (or c_T) until step t has made its own from it.
+        tmp = None if mask is None else np.empty((H, N), dt)
+        # Q = (∂L/∂h_t, ∂L/∂c_t three times), (4H, N): ∂L/∂(o, i, f, g) = K ⊙ Q is then one contiguous
+        # multiplication; its dc rows hold ∂L/∂c of step t+1 (or c_T) until step t has made its own from it.
         Q, P = np.empty((G, N), dt), np.empty((2 * H, N), dt)
         dh, dc, Q01, Q123 = Q[:H], Q[H:2 * H], Q[:2 * H], Q[H:].reshape(3, H, N)
         P0, P1 = P[:H], P[H:]
