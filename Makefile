@@ -122,10 +122,11 @@ preview: $(VENV)/.book-installed $(MATHJAX)
 	$(PY) tools/preview.py $(CHAPTERS)
 
 # Outputs never reach git: .gitattributes routes chapters/*.ipynb through the `nbstripout` filter, which
-# `make lab` defines in this clone's .git/config (it strips outputs, execution counts, widget state and the
-# kernel's language_info, keeps cell ids). Outside a git clone (the source zip) there is nothing to set up.
+# `make lab` defines in this clone's .git/config (it strips outputs, execution counts, widget state, the
+# kernel's language_info and the values JupyterLab's MyST extension stores for {eval} roles; keeps cell
+# ids). Outside a git clone (the source zip) there is nothing to set up.
 # As root (containers), jupyter needs --allow-root.
-NBSTRIPOUT := "$(abspath $(PY))" -m nbstripout --keep-id --extra-keys metadata.language_info
+NBSTRIPOUT := "$(abspath $(PY))" -m nbstripout --keep-id --extra-keys "metadata.language_info cell.metadata.user_expressions"
 git-filter: $(VENV)/.book-installed
 	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
 		git config filter.nbstripout.clean '$(NBSTRIPOUT)'; \
@@ -134,9 +135,14 @@ git-filter: $(VENV)/.book-installed
 		git config diff.ipynb.textconv '$(NBSTRIPOUT) -t'; \
 	fi
 
+# JupyterLab's MyST extension (requirements.txt) renders the chapters' MyST, {eval} numbers included; its
+# server part is left off: it replaces the notebook notary with one that distrusts every Markdown cell
+# showing an {eval} value, so a chapter saved after a run would reopen untrusted, its interactive figures
+# as plain text. With the standard notary it reopens trusted; the {eval} values show either way.
+LAB_FLAGS := --ServerApp.jpserver_extensions=jupyterlab_myst=False
 lab: $(VENV)/.book-installed git-filter
 	$(PY) tools/lab_settings.py $(VENV)
-	$(DEFAULT_THREADS) -u NNBOOK_NO_PROGRESS $(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) chapters/
+	$(DEFAULT_THREADS) -u NNBOOK_NO_PROGRESS $(BIN)/jupyter lab $(LAB_FLAGS) $$([ "$$(id -u)" = 0 ] && echo --allow-root) chapters/
 
 # The in-browser copy (JupyterLite) does not work from file:// URLs: serve the book on loopback.
 PORT ?= 8000

@@ -9,6 +9,7 @@ from ._checks import check_array, check_dtype
 from .gradcheck import check_layer, gradient_check, numerical_gradient, relative_error
 from .module import Module
 from .perceptron import Perceptron
+from .glue import Glue
 
 # --- core (activations, dense, losses, optimizers, training, data) -----------
 from .activations import (

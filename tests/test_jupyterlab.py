@@ -1,20 +1,23 @@
 """A chapter in JupyterLab, as `make lab` gives it to a reader, driven by headless Chromium.
 
-Open the chapter, run every cell (no error), move a live slider (the figure redraws; each slider handle
-is announced by its label and shown value), save (the file has the outputs and the widget state, and
-make lab's git filter turns it back into the committed chapter), then reopen it with a fresh kernel as
-a reader does the next day: every interactive figure shows its sliders and the last frame drawn, never
-"Error displaying widget". axe-core finds no critical or serious violation in the figures, live or
-reopened.
+Open the chapter, run every cell (no error): the prose shows every {eval} number, rendered by JupyterLab's
+MyST extension, with the value the book shows. Move a live slider (the figure redraws; each slider handle
+is announced by its label and shown value), save (the file has the outputs, the widget state and the
+prose's values, and make lab's git filter turns it back into the committed chapter), then reopen it with a
+fresh kernel as a reader does the next day: the prose still shows its numbers, and every interactive
+figure shows its sliders and the last frame drawn, never "Error displaying widget". axe-core finds no
+critical or serious violation in the figures, live or reopened.
 
 The server is the book's own JupyterLab (.venv) with the settings `make lab` writes
-(tools/lab_settings.py), run in a temporary folder on a copy of the chapter. Needs Debian's chromium.
-"""
+(tools/lab_settings.py) and its flags (the Makefile's LAB_FLAGS), run in a temporary folder on a copy
+of the chapter. Needs Debian's chromium."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -67,12 +70,14 @@ def lab(tmp_path_factory):
     port = _free_port()
     # As make lab: progress bars allowed (a person's session), and one BLAS thread as in the rest of the tests.
     env = {k: v for k, v in os.environ.items() if k != "NNBOOK_NO_PROGRESS"}
-    env.update(JUPYTER_RUNTIME_DIR=str(base / "runtime"), JUPYTER_CONFIG_DIR=str(base / "config"))
+    # make lab's server configuration (lab_settings.SERVER) is read from the user's config folder here.
+    env.update(JUPYTER_RUNTIME_DIR=str(base / "runtime"), JUPYTER_CONFIG_DIR=str(base / "etc" / "jupyter"))
     cmd = [str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser", f"--port={port}",
            "--ip=127.0.0.1", f"--ServerApp.token={TOKEN}", "--ServerApp.password=",
            f"--ServerApp.root_dir={base}", "--LabApp.expose_app_in_browser=True",
            f"--LabApp.app_settings_dir={settings}", f"--LabApp.user_settings_dir={base / 'user-settings'}",
            f"--LabApp.workspaces_dir={base / 'workspaces'}"]
+    cmd += shlex.split(re.search(r"^LAB_FLAGS\s*:=\s*(.*)$", (ROOT / "Makefile").read_text(), re.M).group(1))
     if os.geteuid() == 0:
         cmd.append("--allow-root")
     log = (base / "lab.log").open("w")
@@ -139,6 +144,65 @@ FIGURES = "() => " + FIGURE_BOXES + """
   })"""
 
 
+# The prose's {eval} numbers, per Markdown cell: the expressions in its source, what JupyterLab's MyST extension
+# stored for them (expression, status, text/plain) and the cell's rendered text.
+PROSE = r"""() => window.jupyterapp.shell.currentWidget.content.widgets
+  .filter(cell => cell.model.type === 'markdown')
+  .map(cell => ({
+    expressions: [...cell.model.sharedModel.getSource().matchAll(/\{eval\}`([^`]+)`/g)].map(m => m[1]),
+    stored: (cell.model.getMetadata('user_expressions') || []).map(
+      e => [e.expression, e.result.status, e.result.data ? e.result.data['text/plain'] : e.result.ename]),
+    text: cell.rendered && cell.node.querySelector('.myst') ? cell.node.querySelector('.myst').textContent : null,
+  }))
+  .filter(cell => cell.expressions.length)"""
+
+
+def _book_values() -> dict[str, str]:
+    """The text/plain of every {eval} expression as the book's build evaluated it (tools/execute.py)."""
+    import nbformat
+    from jupyter_cache import get_cache
+
+    nb = nbformat.read(ROOT / "chapters" / f"{CHAPTER}.ipynb", as_version=4)
+    record = get_cache(ROOT / ".jupyter_cache").match_cache_notebook(nb)
+    return {e: r["data"]["text/plain"] for e, r in record.data["eval"].items() if r["status"] == "ok"}
+
+
+def _prose_problems(cells: list[dict], book: dict[str, str]) -> tuple[list[str], int]:
+    """What differs from the book in the rendered prose, and how many values are shown as the book shows them."""
+    problems, shown = [], 0
+    for cell in cells:
+        if cell["text"] is None or len(cell["stored"]) < len(cell["expressions"]):
+            problems.append(f"not evaluated and rendered yet: {cell['expressions'][:3]}")
+            continue
+        stored = {expression: (status, plain) for expression, status, plain in cell["stored"]}
+        for expression in cell["expressions"]:
+            status, plain = stored[expression]
+            value = plain[1:-1] if status == "ok" and plain[:1] in "'\"" and plain[-1:] == plain[:1] else plain
+            if status != "ok":
+                problems.append(f"{{eval}}`{expression}` raised {plain}")
+            elif plain != book[expression]:
+                problems.append(f"{{eval}}`{expression}`: JupyterLab {plain}, the book {book[expression]}")
+            elif value not in cell["text"]:
+                problems.append(f"{{eval}}`{expression}`: {value!r} not shown in {cell['text'][:200]!r}")
+            else:
+                shown += 1
+        if "{eval}" in cell["text"] or "glue." in cell["text"]:
+            problems.append(f"an expression is shown as source: {cell['text'][:300]!r}")
+    return problems, shown
+
+
+def _check_prose(page, book: dict[str, str], timeout: float = 60.0) -> int:
+    """Every {eval} in the prose shows the book's value, rendered (never the expression or an error)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        problems, shown = _prose_problems(page.evaluate(PROSE), book)
+        if not problems:
+            return shown
+        if time.monotonic() > deadline:
+            pytest.fail("the prose's {eval} numbers in JupyterLab:\n" + "\n".join(problems[:10]))
+        time.sleep(0.5)
+
+
 def _axe_figures(page) -> list[str]:
     """axe-core's critical and serious violations inside the interactive figures."""
     return describe(axe_violations(page, FIGURE_BOXES))
@@ -172,6 +236,9 @@ def test_run_move_save_reopen(lab):
         run = page.evaluate(RUN_ALL)
         assert run["errors"] == [], f"cells raised: {run['errors']}"
         assert run["ok"] and run["run"] == run["code"], f"ran {run['run']} of {run['code']} code cells"
+        book = _book_values()
+        shown = _check_prose(page, book)
+        assert shown >= len(book), f"{shown} prose values shown, the book has {len(book)}"
 
         # Every interactive figure is live: sliders and an <img> frame with the static view's alt text.
         live = _figures(page, 1)
@@ -205,6 +272,7 @@ def test_run_move_save_reopen(lab):
         reopened = _figures(page, len(moved))
         text = page.inner_text(".jp-Notebook")
         assert "Error displaying widget" not in text and "model not found" not in text
+        assert _check_prose(page, book) == shown  # the values were saved with the chapter
         assert len(reopened) == len(moved)
         assert all(f["sliders"] >= 1 and f["alt"] for f in reopened), reopened
         assert reopened[0]["src"] == moved[0]["src"], "the reopened figure is not the last frame drawn"

@@ -108,7 +108,7 @@ def test_shipped_pyodide_matches_its_lock():
     for core in ("pyodide.js", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip"):
         assert (folder / core).exists(), f"Pyodide's {core} is not shipped"
     # What the chapters import is there; what none of them needs is not.
-    for needed in ("numpy", "matplotlib", "scipy", "scikit-learn", "ipywidgets", "nnbook-lib", "nnbook-myst-nb-stub"):
+    for needed in ("numpy", "matplotlib", "scipy", "scikit-learn", "ipywidgets", "nnbook-lib"):
         assert needed in lock["packages"], f"{needed} is not shipped"
     assert "pandas" not in lock["packages"] and "torch" not in lock["packages"]
 

@@ -138,9 +138,32 @@ def test_chapter_shape(path):
     assert not plain, f"{path.name}: use {{footcite}} / {{footbibliography}}, found {plain}"
     assert not re.search(r"\[\^[^\]]+\]", markdown), f"{path.name}: Markdown footnotes are not used (see _config.yml)"
     assert "TODO" not in markdown and "TBD" not in markdown, f"{path.name}: placeholder prose"
-    # A role closed twice ({glue:text}`x:.2f``) opens an inline-code span that swallows the next sentence.
+    # A role closed twice ({eval}`glue.x``) opens an inline-code span that swallows the next sentence.
     doubled = re.findall(r"\{[\w:-]+\}`[^`\n]+``", markdown)
     assert not doubled, f"{path.name}: a role closed by two backticks: {doubled[:3]}"
+
+
+# What the prose may evaluate: a glued value, as it is or formatted (tools/execute.py and _ext/nnbook_eval.py).
+PROSE_VALUE = re.compile(r'glue\.[A-Za-z]\w*|f"\{glue\.[A-Za-z]\w*:[^{}"`]+\}"')
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_prose_numbers_are_glued_values(path):
+    """Every number the prose shows is a value a cell glued: {eval}`glue.name` or {eval}`f"{glue.name:.3f}"`
+    (one form, which the book and JupyterLab's MyST extension both evaluate), and the chapter creates the
+    `glue` it reads. myst-nb's {glue:...} roles are gone: JupyterLab cannot show their values."""
+    nb = _load(path)
+    # The prose: Markdown cells and the MyST in cell metadata (figure captions).
+    markdown = "\n".join([_source(c) for c in nb["cells"] if c["cell_type"] == "markdown"]
+                         + [json.dumps(c["metadata"], ensure_ascii=False) for c in nb["cells"]])
+    roles = re.findall(r"\{eval\}`([^`]*)`", markdown.replace('\\"', '"'))
+    odd = [r for r in roles if not PROSE_VALUE.fullmatch(r)]
+    assert not odd, f"{path.name}: {{eval}} roles that are not a glued value: {odd[:5]}"
+    assert not re.findall(r"\{glue(:\w+)?\}`", markdown), f"{path.name}: myst-nb glue roles; use {{eval}}`glue.name`"
+    code = "\n".join(_source(c) for c in nb["cells"] if c["cell_type"] == "code")
+    if roles:
+        assert re.search(r"^glue = lib\.Glue\(\)", code, re.M), f"{path.name}: no `glue = lib.Glue()` in its code"
+    assert "myst_nb" not in code, f"{path.name}: chapters glue with lib.Glue, not myst_nb"
 
 
 def test_toc_lists_exactly_the_chapters():
@@ -177,8 +200,9 @@ def _makefile_filter() -> list[str]:
 
 def test_saved_in_jupyterlab_then_filtered_is_the_committed_notebook():
     """A chapter as JupyterLab saves it after a run (outputs, execution counts, widget state, the running
-    kernel's spec and language_info, cell metadata) passes the Makefile's git filter back to exactly the
-    committed file: `git status` stays clean until the reader edits a cell."""
+    kernel's spec and language_info, cell metadata, the values of the prose's {eval} expressions) passes the
+    Makefile's git filter back to exactly the committed file: `git status` stays clean until the reader
+    edits a cell."""
     from jupyter_client.kernelspec import KernelSpecManager
 
     spec = KernelSpecManager().get_kernel_spec("python3")
@@ -194,6 +218,11 @@ def test_saved_in_jupyterlab_then_filtered_is_the_committed_notebook():
             cell["execution_count"] = i + 1
             cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["0.5\n"]}]
             cell["metadata"]["execution"] = {"iopub.status.idle": "2026-12-01T00:00:00Z"}
+        elif "{eval}" in "".join(cell["source"]):
+            # JupyterLab's MyST extension stores the values of a Markdown cell's {eval} expressions.
+            cell["metadata"]["user_expressions"] = [
+                {"expression": "glue.x", "result": {"status": "ok", "data": {"text/plain": "0.5"}, "metadata": {}}}]
+    assert any("user_expressions" in c["metadata"] for c in nb["cells"])
     saved = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
     cleaned = subprocess.run(_makefile_filter(), input=saved.encode(), capture_output=True, check=True)
     assert cleaned.stdout.decode("utf-8") == original
@@ -211,8 +240,8 @@ def test_kernelspec_is_what_jupyterlab_writes(path):
 
 
 def test_install_check_names_what_is_missing(tmp_path):
-    """The install check, run where neither lib nor myst_nb can be imported, stops with a message that
-    says what to install and how; where both import, it does nothing."""
+    """The install check, run where lib cannot be imported, stops with a message that says what to install
+    and how; where it imports, it does nothing."""
     source = _source(_load(NOTEBOOKS[0])["cells"][_first_code(NOTEBOOKS[0])])
     (tmp_path / "check.py").write_text(source)
     isolated = subprocess.run([sys.executable, "-I", "-S", str(tmp_path / "check.py")], cwd=tmp_path,
@@ -220,6 +249,6 @@ def test_install_check_names_what_is_missing(tmp_path):
     assert isolated.returncode != 0
     last = isolated.stderr.strip().splitlines()[-1]
     assert last.startswith("ModuleNotFoundError: This chapter needs the book's library `lib`"), last
-    assert "(myst_nb not found)" in last and "make lab" in last and "pip install -r requirements.txt -e ." in last
+    assert "(lib not found)" in last and "make lab" in last and "pip install -r requirements.txt -e ." in last
     here = subprocess.run([sys.executable, str(tmp_path / "check.py")], cwd=ROOT, capture_output=True, text=True)
     assert here.returncode == 0, here.stderr

