@@ -8,12 +8,16 @@ its last cell and stores the results in the notebook's jupyter-cache record, and
 myst-nb's, shows them. The text is rendered as myst-nb renders ``{glue:text}``: the value's
 ``text/plain`` with a string's quotes removed, in an inline with class ``pasted-text``.
 
-An expression missing from the record, or one that raised, is a build warning (an error under ``-W``):
-the prose never shows a placeholder.
+An expression missing from the record, or one that raised, is a build warning (an error under ``-W``),
+and the page is read again by the next build; a page whose recorded values change (the notebook executed
+again, e.g. by ``tools/execute.py`` after a plain ``jupyter-book build``) is read again too. So a page is
+never left built with a value missing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,10 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxRole
 
 LOGGER = logging.getLogger(__name__)
+
+
+def _digest(results: dict[str, Any] | None) -> str:
+    return hashlib.sha256(json.dumps(results, sort_keys=True).encode()).hexdigest()
 
 
 def _results(app: Sphinx, docname: str) -> dict[str, Any] | None:
@@ -53,29 +61,55 @@ class EvalRole(SphinxRole):
     def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
         results = _results(self.env.app, self.env.docname)
         where = (self.env.docname, self.lineno)
-        if results is None:
-            LOGGER.warning("{eval}`%s`: this page has no executed notebook with evaluated expressions "
-                           "(make book runs tools/execute.py first)", self.text,
-                           location=where, type="nnbook", subtype="eval")
+        # Which values this page was built from: a page is read again when they change (_outdated).
+        self.env.nnbook_eval_digests[self.env.docname] = _digest(results)
+        node, problem = self._render(results)
+        if problem:
+            LOGGER.warning("{eval}`%s`: %s", self.text, problem, location=where, type="nnbook", subtype="eval")
+            self.env.note_reread()  # never leave the page built without the value
             return [], []
+        return [node], []
+
+    def _render(self, results: dict[str, Any] | None) -> tuple[nodes.Node | None, str | None]:
+        """The inline node showing the value, or the reason there is none."""
+        if results is None:
+            return None, "this page has no executed notebook with evaluated expressions (make book runs " \
+                "tools/execute.py first)"
         result = results.get(self.text)
         if result is None:
-            LOGGER.warning("{eval}`%s` was not evaluated: run tools/execute.py (make book does)", self.text,
-                           location=where, type="nnbook", subtype="eval")
-            return [], []
+            return None, "not evaluated: run tools/execute.py (make book does)"
         if result.get("status") != "ok":
-            LOGGER.warning("{eval}`%s` raised %s: %s", self.text, result.get("ename"), result.get("evalue"),
-                           location=where, type="nnbook", subtype="eval")
-            return [], []
+            return None, f"raised {result.get('ename')}: {result.get('evalue')}"
         plain = result.get("data", {}).get("text/plain")
         if plain is None:
-            LOGGER.warning("{eval}`%s` has no text/plain value", self.text,
-                           location=where, type="nnbook", subtype="eval")
-            return [], []
+            return None, "no text/plain value"
         text = format_plain_text(plain, "")
         node = nodes.inline(text, text, classes=["pasted-text"])
         self.set_source_info(node)
-        return [node], []
+        return node, None
+
+
+def _init_digests(app: Sphinx, env, docnames) -> None:
+    if not hasattr(env, "nnbook_eval_digests"):
+        env.nnbook_eval_digests = {}
+    for docname in docnames:
+        env.nnbook_eval_digests.pop(docname, None)
+
+
+def _outdated(app: Sphinx, env, added, changed, removed) -> list[str]:
+    """Pages whose notebook's evaluated values differ from those the page was built with."""
+    digests = getattr(env, "nnbook_eval_digests", {})
+    return [doc for doc, digest in digests.items()
+            if doc in env.found_docs and doc not in changed and _digest(_results(app, doc)) != digest]
+
+
+def _purge(app: Sphinx, env, docname: str) -> None:
+    getattr(env, "nnbook_eval_digests", {}).pop(docname, None)
+
+
+def _merge(app: Sphinx, env, docnames, other) -> None:
+    env.nnbook_eval_digests.update({d: v for d, v in getattr(other, "nnbook_eval_digests", {}).items()
+                                    if d in docnames})
 
 
 def _register(app: Sphinx) -> None:
@@ -85,4 +119,8 @@ def _register(app: Sphinx) -> None:
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", _register)
+    app.connect("env-before-read-docs", _init_digests)
+    app.connect("env-get-outdated", _outdated)
+    app.connect("env-purge-doc", _purge)
+    app.connect("env-merge-info", _merge)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -12,8 +12,9 @@ it with MyST's ``{eval}`` role::
 The same source renders everywhere the book is read: the HTML build evaluates every ``{eval}``
 expression in the chapter's kernel after its last cell (``tools/execute.py``), and JupyterLab's MyST
 extension (installed by ``make lab``) evaluates it in the reader's kernel when the Markdown cell is
-rendered. Re-running a cell re-glues its values (a reader who changes a seed sees the new numbers);
-the book's build checks that no name was glued twice with different values, so that the prose, which
+run (Run All, or Shift+Enter on it) and saves the result with the notebook. Re-running a code cell
+re-glues its values: a reader who changes a seed sees the new numbers once the sentences quoting them
+are run again. The book's build checks that no name was glued twice with different values, so that the prose, which
 shows one value per name, cannot silently show the other.
 """
 
@@ -28,8 +29,9 @@ __all__ = ["Glue"]
 class Glue:
     """A chapter's named values, readable as attributes: ``glue("acc", 0.93)`` then ``glue.acc``.
 
-    Names are Python identifiers (so that the prose can write ``glue.acc``). Gluing a name again
-    replaces its value and, if the value differs, records the name in :meth:`changed`.
+    Names are Python identifiers that are not keywords, do not start with ``_`` and are not one of this
+    class's own attributes (``names``, ``changed``), so that the prose can write ``glue.acc``. Gluing a
+    name again replaces its value and, if the value differs, records the name in :meth:`changed`.
     """
 
     def __init__(self) -> None:
@@ -41,14 +43,16 @@ class Glue:
 
         Raises:
             TypeError: ``name`` is not a string.
-            ValueError: ``name`` is not an identifier (or starts with ``_``).
+            ValueError: ``name`` is not an identifier, is a keyword, starts with ``_`` or is one of
+                ``Glue``'s own attributes.
         """
         if not isinstance(name, str):
             raise TypeError(f"glue: the name must be a str, got {type(name).__name__}")
-        if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
+        if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_") or hasattr(Glue, name):
             raise ValueError(
-                f"glue: the name must be a Python identifier not starting with '_' (the prose reads it as "
-                f"glue.<name>), got {name!r}"
+                f"glue: the name must be a Python identifier that is not a keyword, does not start with '_' and "
+                f"is not one of Glue's own attributes ({', '.join(_OWN)}): the prose reads it as glue.<name>; "
+                f"got {name!r}"
             )
         values = self._values
         if name in values and not _same(values[name], value):
@@ -88,6 +92,9 @@ class Glue:
 
     def __repr__(self) -> str:
         return f"Glue({len(self._values)} values: {', '.join(self._values)})"
+
+
+_OWN = sorted(n for n in vars(Glue) if not n.startswith("_"))
 
 
 def _same(a: Any, b: Any) -> bool:

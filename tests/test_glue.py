@@ -42,6 +42,7 @@ def test_reading_a_name_not_glued_says_what_is_glued():
 
 @pytest.mark.parametrize("name, error", [
     (3, TypeError), ("two words", ValueError), ("class", ValueError), ("_private", ValueError), ("1st", ValueError),
+    ("names", ValueError), ("changed", ValueError),  # glue.names would read the method, not the value
 ])
 def test_names_must_be_identifiers_the_prose_can_read(name, error):
     with pytest.raises(error, match="glue: the name must be"):

@@ -70,8 +70,7 @@ def lab(tmp_path_factory):
     port = _free_port()
     # As make lab: progress bars allowed (a person's session), and one BLAS thread as in the rest of the tests.
     env = {k: v for k, v in os.environ.items() if k != "NNBOOK_NO_PROGRESS"}
-    # make lab's server configuration (lab_settings.SERVER) is read from the user's config folder here.
-    env.update(JUPYTER_RUNTIME_DIR=str(base / "runtime"), JUPYTER_CONFIG_DIR=str(base / "etc" / "jupyter"))
+    env.update(JUPYTER_RUNTIME_DIR=str(base / "runtime"), JUPYTER_CONFIG_DIR=str(base / "config"))
     cmd = [str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser", f"--port={port}",
            "--ip=127.0.0.1", f"--ServerApp.token={TOKEN}", "--ServerApp.password=",
            f"--ServerApp.root_dir={base}", "--LabApp.expose_app_in_browser=True",
@@ -264,6 +263,9 @@ def test_run_move_save_reopen(lab):
         _wait(page, "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", "the save")
         saved = json.loads(notebook.read_text(encoding="utf-8"))
         assert WIDGET_STATE in saved["metadata"].get("widgets", {}), "the widget state was not saved (saveState)"
+        values = [(e["expression"], e["result"]["data"]["text/plain"]) for c in saved["cells"]
+                  if c["cell_type"] == "markdown" for e in c["metadata"].get("user_expressions", [])]
+        assert len(values) == in_prose and all(book[e] == plain for e, plain in values), "prose values not saved"
         assert sum(bool(c.get("outputs")) for c in saved["cells"] if c["cell_type"] == "code") > 0
         # What git sees through make lab's filter is the committed chapter: `git status` stays clean.
         cleaned = subprocess.run(_makefile_filter(), input=notebook.read_bytes(), capture_output=True, check=True)

@@ -361,7 +361,7 @@ def browser_copy(source: Path, limit: tuple[str, str] | None) -> dict:
         "compiled to WebAssembly) with nothing installed: *Run ▸ Run All Cells* runs it, a few times slower "
         f"than in Python. {what} Your edits are kept in this browser only. Roles such as "
         "`{eval}` and `{footcite:p}` in the text are the HTML book's: there they become numbers "
-        "and citations; here, the numbers are printed by the cells."
+        "and citations; here, most numbers are printed by the cells, and `glue.name` in a cell shows any other."
     )
     nb["cells"].insert(0, {"cell_type": "markdown", "id": "nnbook-lite-note", "metadata": {}, "source": note})
     return nb

@@ -67,7 +67,8 @@ def main() -> int:
         files.append({"file": str(rel.with_suffix(""))})
     toc = {"format": "jb-book", "root": "intro", "parts": [{"caption": "Preview", "chapters": files}]}
     (out / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
-    # Executed as make book executes: in the preview's own cache, with the prose's {eval} expressions.
+    # Executed by tools/execute.py as in make book (the prose's {eval} values too), into the preview's own
+    # cache, which tools/cache_guard.py does not clear: `rm -r _build/preview` after changing lib.
     executed = subprocess.run([sys.executable, str(ROOT / "tools" / "execute.py"), "--root", str(out)], cwd=out)
     if executed.returncode:
         return executed.returncode
