@@ -38,9 +38,8 @@ CHAPTER = "artificial_neurons"  # the first chapter with interactive figures
 TOKEN = "nnbook-test"
 VIEWPORT = {"width": 1280, "height": 900}
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-# Test-only settings on top of make lab's: every cell rendered (not only those scrolled to), no news pop-up.
+# Test-only settings on top of make lab's: no news pop-up.
 TEST_SETTINGS = {
-    "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
     "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
 }
 

@@ -54,9 +54,10 @@ def test_key_changes_with_shipped_data(tmp_path):
 
 
 def test_lab_settings_save_widget_state_and_keep_other_settings(tmp_path):
-    """`make lab` turns on saving widget state (a chapter reopened without a kernel shows its last frame),
-    merged into whatever overrides the environment already has; the setting exists in the installed
-    jupyterlab_widgets' schema."""
+    """`make lab` turns on saving widget state (a chapter reopened without a kernel shows its last frame)
+    and renders every cell (windowingMode none: jupyterlab-myst then evaluates every {eval} in a Run All),
+    merged into whatever overrides the environment already has; both settings exist in the installed
+    schemas."""
     import json
 
     spec = importlib.util.spec_from_file_location("lab_settings", ROOT / "tools" / "lab_settings.py")
@@ -69,10 +70,14 @@ def test_lab_settings_save_widget_state_and_keep_other_settings(tmp_path):
     module.write(tmp_path)  # idempotent
     settings = json.loads(path.read_text())
     assert settings == {"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"},
-                        "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True}}
+                        "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True},
+                        "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"}}
     import sys
 
     schemas = list(Path(sys.prefix, "share", "jupyter", "labextensions").glob(
         "@jupyter-widgets/jupyterlab-manager/schemas/@jupyter-widgets/jupyterlab-manager/plugin.json"))
     assert schemas, "jupyterlab_widgets' settings schema is not installed"
     assert "saveState" in json.loads(schemas[0].read_text())["properties"]
+    tracker = Path(sys.prefix, "share", "jupyter", "lab", "schemas", "@jupyterlab", "notebook-extension", "tracker.json")
+    modes = json.loads(tracker.read_text())["properties"]["windowingMode"]["oneOf"]
+    assert {"const": "none", "title": "None"} in modes, modes

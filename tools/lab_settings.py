@@ -4,6 +4,9 @@
   without a kernel — or shown by any viewer that reads saved widget state — then shows each interactive
   figure's sliders and the last frame drawn, instead of "Error displaying widget: model not found".
   The git filter (``make lab``) strips that state, like the outputs, before anything reaches git.
+* Every cell of a notebook is rendered (``windowingMode: none``). With JupyterLab's default (cells out
+  of view are rendered only when scrolled to), JupyterLab's MyST extension evaluated the ``{eval}``
+  numbers of only the first Markdown cell in a Run All of a chapter: the others showed their expressions.
 
     python tools/lab_settings.py PREFIX    # PREFIX: the environment, e.g. .venv
 """
@@ -14,7 +17,10 @@ import json
 import sys
 from pathlib import Path
 
-SETTINGS = {"@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True}}
+SETTINGS = {
+    "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True},
+    "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
+}
 
 
 def write(prefix: Path) -> Path:
