@@ -78,6 +78,7 @@ def test_lab_settings_save_widget_state_and_keep_other_settings(tmp_path):
         "@jupyter-widgets/jupyterlab-manager/schemas/@jupyter-widgets/jupyterlab-manager/plugin.json"))
     assert schemas, "jupyterlab_widgets' settings schema is not installed"
     assert "saveState" in json.loads(schemas[0].read_text())["properties"]
-    tracker = Path(sys.prefix, "share", "jupyter", "lab", "schemas", "@jupyterlab", "notebook-extension", "tracker.json")
+    tracker = Path(sys.prefix, "share", "jupyter", "lab", "schemas", "@jupyterlab", "notebook-extension",
+                   "tracker.json")
     modes = json.loads(tracker.read_text())["properties"]["windowingMode"]["oneOf"]
     assert {"const": "none", "title": "None"} in modes, modes
