@@ -9,9 +9,11 @@ myst-nb's, shows them. The text is rendered as myst-nb renders ``{glue:text}``: 
 ``text/plain`` with a string's quotes removed, in an inline with class ``pasted-text``.
 
 An expression missing from the record, or one that raised, is a build warning (an error under ``-W``),
-and the page is read again by the next build; a page whose recorded values change (the notebook executed
-again, e.g. by ``tools/execute.py`` after a plain ``jupyter-book build``) is read again too. So a page is
-never left built with a value missing.
+and the page is read again by the next build; a page whose notebook was executed again (its cache record
+replaced, e.g. by ``tools/execute.py`` after a plain ``jupyter-book build``, or after the cache was cleared)
+is read again too, numbers and outputs. So a page is never left built with a value missing or with values
+and outputs from different runs. A relative execution cache path is taken from the book's folder, for
+myst-nb's outputs as for these values (myst-nb alone would take it from the working directory).
 """
 
 from __future__ import annotations
@@ -32,37 +34,41 @@ from sphinx.util.docutils import SphinxRole
 LOGGER = logging.getLogger(__name__)
 
 
-def _digest(results: dict[str, Any] | None) -> str:
-    return hashlib.sha256(json.dumps(results, sort_keys=True).encode()).hexdigest()
-
-
-def _results(app: Sphinx, docname: str) -> dict[str, Any] | None:
-    """The evaluated expressions of a document (None when its notebook has no cache record)."""
+def _record(app: Sphinx, docname: str) -> tuple[dict[str, Any] | None, str]:
+    """A document's evaluated expressions (None when its notebook has no cache record) and a digest of the
+    record they come from (which execution, and its values)."""
     store = app.__dict__.setdefault("_nnbook_eval", {})
     if docname not in store:
         source = Path(app.env.doc2path(docname))
-        results = None
+        results, identity = None, None
         if source.suffix == ".ipynb":
-            cache_path = Path(app.config.nb_execution_cache_path or ".jupyter_cache")
-            if not cache_path.is_absolute():
-                cache_path = Path(app.srcdir) / cache_path
             try:
-                record = get_cache(cache_path).match_cache_notebook(nbformat.read(source, as_version=4))
+                record = get_cache(app.config.nb_execution_cache_path).match_cache_notebook(
+                    nbformat.read(source, as_version=4))
                 results = record.data.get("eval", {})
+                identity = [record.pk, str(record.created), record.data]
             except KeyError:
-                results = None
-        store[docname] = results
+                pass
+        digest = hashlib.sha256(json.dumps([results, identity], sort_keys=True, default=str).encode()).hexdigest()
+        store[docname] = (results, digest)
     return store[docname]
+
+
+def _absolute_cache(app: Sphinx, config) -> None:
+    """The execution cache where tools/execute.py writes it: a relative path is from the book's folder."""
+    path = Path(config.nb_execution_cache_path or ".jupyter_cache")
+    if not path.is_absolute():
+        config.nb_execution_cache_path = str(Path(app.srcdir) / path)
 
 
 class EvalRole(SphinxRole):
     """``{eval}`expression```: the value the expression had in the chapter's kernel after its last cell."""
 
     def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
-        results = _results(self.env.app, self.env.docname)
+        results, digest = _record(self.env.app, self.env.docname)
         where = (self.env.docname, self.lineno)
-        # Which values this page was built from: a page is read again when they change (_outdated).
-        self.env.nnbook_eval_digests[self.env.docname] = _digest(results)
+        # Which execution this page was built from: a page is read again when it changes (_outdated).
+        self.env.nnbook_eval_digests[self.env.docname] = digest
         node, problem = self._render(results)
         if problem:
             LOGGER.warning("{eval}`%s`: %s", self.text, problem, location=where, type="nnbook", subtype="eval")
@@ -97,10 +103,10 @@ def _init_digests(app: Sphinx, env, docnames) -> None:
 
 
 def _outdated(app: Sphinx, env, added, changed, removed) -> list[str]:
-    """Pages whose notebook's evaluated values differ from those the page was built with."""
+    """Pages whose notebook was executed again (another cache record) since the page was built."""
     digests = getattr(env, "nnbook_eval_digests", {})
     return [doc for doc, digest in digests.items()
-            if doc in env.found_docs and doc not in changed and _digest(_results(app, doc)) != digest]
+            if doc in env.found_docs and doc not in changed and _record(app, doc)[1] != digest]
 
 
 def _purge(app: Sphinx, env, docname: str) -> None:
@@ -118,6 +124,7 @@ def _register(app: Sphinx) -> None:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("config-inited", _absolute_cache)
     app.connect("builder-inited", _register)
     app.connect("env-before-read-docs", _init_digests)
     app.connect("env-get-outdated", _outdated)

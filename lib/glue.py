@@ -48,7 +48,7 @@ class Glue:
         """
         if not isinstance(name, str):
             raise TypeError(f"glue: the name must be a str, got {type(name).__name__}")
-        if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_") or hasattr(Glue, name):
+        if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_") or name in vars(Glue):
             raise ValueError(
                 f"glue: the name must be a Python identifier that is not a keyword, does not start with '_' and "
                 f"is not one of Glue's own attributes ({', '.join(_OWN)}): the prose reads it as glue.<name>; "

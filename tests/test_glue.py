@@ -49,6 +49,12 @@ def test_names_must_be_identifiers_the_prose_can_read(name, error):
         Glue()(name, 1)
 
 
+def test_names_of_the_type_itself_are_fine():
+    glue = Glue()
+    glue("mro", 1)  # an attribute of the class object (its metaclass), not of a Glue
+    assert glue.mro == 1
+
+
 def test_values_are_set_by_calling_not_assigning():
     glue = Glue()
     with pytest.raises(AttributeError, match=r"glue\('acc', value\)"):

@@ -131,7 +131,9 @@ def main() -> int:
 
     for var in THREAD_VARS:
         os.environ.setdefault(var, "1")
-    cache = get_cache(root / ".jupyter_cache")
+    cache_dir = Path((yaml.safe_load((root / "_config.yml").read_text()).get("execute") or {}).get("cache")
+                     or ".jupyter_cache")
+    cache = get_cache(cache_dir if cache_dir.is_absolute() else root / cache_dir)  # where the book reads it
     notebooks, todo = toc_notebooks(root), []
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)

@@ -4,9 +4,9 @@
   without a kernel — or shown by any viewer that reads saved widget state — then shows each interactive
   figure's sliders and the last frame drawn, instead of "Error displaying widget: model not found".
   The git filter (``make lab``) strips that state, like the outputs, before anything reaches git.
-* Every cell of a notebook is rendered (``windowingMode: none``). With JupyterLab's default (cells out
-  of view are rendered only when scrolled to), JupyterLab's MyST extension evaluated the ``{eval}``
-  numbers of only the first Markdown cell in a Run All of a chapter: the others showed their expressions.
+* Every cell of a notebook is rendered (``windowingMode: none``). By default JupyterLab creates cells out
+  of view as placeholders and renders them later, and its MyST extension evaluates the ``{eval}`` numbers
+  of rendered cells only: a Run All right after opening a chapter left most of its numbers unevaluated.
 
     python tools/lab_settings.py PREFIX    # PREFIX: the environment, e.g. .venv
 """
