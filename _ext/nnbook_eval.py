@@ -11,9 +11,11 @@ myst-nb's, shows them. The text is rendered as myst-nb renders ``{glue:text}``: 
 An expression missing from the record, or one that raised, is a build warning (an error under ``-W``),
 and the page is read again by the next build; a page whose notebook was executed again (its cache record
 replaced, e.g. by ``tools/execute.py`` after a plain ``jupyter-book build``, or after the cache was cleared)
-is read again too, numbers and outputs. So a page is never left built with a value missing or with values
-and outputs from different runs. A relative execution cache path is taken from the book's folder, for
-myst-nb's outputs as for these values (myst-nb alone would take it from the working directory).
+is read again too, numbers and outputs. So, with the book's ``execute_notebooks: cache``, a page is never
+left built with a value missing or with values and outputs from different runs; in any other execution
+mode myst-nb's outputs would not come from the record the values come from, and an ``{eval}`` is a warning.
+A relative execution cache path is taken from the book's folder, for myst-nb's outputs as for these values
+(myst-nb alone would take it from the working directory).
 """
 
 from __future__ import annotations
@@ -70,6 +72,10 @@ class EvalRole(SphinxRole):
         # Which execution this page was built from: a page is read again when it changes (_outdated).
         self.env.nnbook_eval_digests[self.env.docname] = digest
         node, problem = self._render(results)
+        mode = self.env.config.nb_execution_mode
+        if mode != "cache" and not problem:
+            problem = (f"execute_notebooks is {mode!r}: the page's outputs would not come from the cache record "
+                       "its numbers come from (use cache)")
         if problem:
             LOGGER.warning("{eval}`%s`: %s", self.text, problem, location=where, type="nnbook", subtype="eval")
             self.env.note_reread()  # never leave the page built without the value

@@ -131,9 +131,14 @@ def main() -> int:
 
     for var in THREAD_VARS:
         os.environ.setdefault(var, "1")
-    cache_dir = Path((yaml.safe_load((root / "_config.yml").read_text()).get("execute") or {}).get("cache")
-                     or ".jupyter_cache")
-    cache = get_cache(cache_dir if cache_dir.is_absolute() else root / cache_dir)  # where the book reads it
+    # The book reads its outputs and prose values from <book>/.jupyter_cache (_ext/nnbook_eval.py); this script,
+    # tools/cache_guard.py, tools/exec_report.py and `make clean` all use that folder, so _config.yml must too.
+    execute = yaml.safe_load((root / "_config.yml").read_text()).get("execute") or {}
+    if execute.get("cache") != ".jupyter_cache" or execute.get("execute_notebooks") != "cache":
+        print(f"execute: {root / '_config.yml'} must say execute_notebooks: cache and cache: .jupyter_cache "
+              f"(the book's tools assume them), found {execute}", file=sys.stderr)
+        return 2
+    cache = get_cache(root / ".jupyter_cache")
     notebooks, todo = toc_notebooks(root), []
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
