@@ -12,8 +12,10 @@ An expression missing from the record, or one that raised, is a build warning (a
 and the page is read again by the next build; a page whose notebook was executed again (its cache record
 replaced, e.g. by ``tools/execute.py`` after a plain ``jupyter-book build``, or after the cache was cleared)
 is read again too, numbers and outputs. So, with the book's ``execute_notebooks: cache``, a page is never
-left built with a value missing or with values and outputs from different runs; in any other execution
-mode myst-nb's outputs would not come from the record the values come from, and an ``{eval}`` is a warning.
+left built with a value missing or with values and outputs from different runs. Otherwise — another execution
+mode for the book or in a notebook's ``mystnb`` metadata, a notebook's own cache path, or execution exclude
+patterns — myst-nb's outputs would not come from the record the values come from, and an ``{eval}`` is a
+warning.
 A relative execution cache path is taken from the book's folder, for myst-nb's outputs as for these values
 (myst-nb alone would take it from the working directory).
 """
@@ -72,10 +74,18 @@ class EvalRole(SphinxRole):
         # Which execution this page was built from: a page is read again when it changes (_outdated).
         self.env.nnbook_eval_digests[self.env.docname] = digest
         node, problem = self._render(results)
-        mode = self.env.config.nb_execution_mode
+        # The settings myst-nb uses for this notebook: the book's, with the notebook's own mystnb metadata on top.
+        renderer = self.inliner.document.attributes.get("nb_renderer")
+        config = renderer.config if renderer is not None else None
+        mode = config.execution_mode if config is not None else self.env.config.nb_execution_mode
         if mode != "cache" and not problem:
-            problem = (f"execute_notebooks is {mode!r}: the page's outputs would not come from the cache record "
-                       "its numbers come from (use cache)")
+            problem = (f"the notebook is executed in mode {mode!r}: its outputs would not come from the cache record "
+                       "its numbers come from (use cache, for the book and in the notebook's metadata)")
+        if config is not None and not problem and (
+                Path(config.execution_cache_path) != Path(self.env.config.nb_execution_cache_path)
+                or config.execution_excludepatterns):
+            problem = ("the notebook has its own execution cache, or the book excludes notebooks from execution: "
+                       "its outputs would not come from the cache record its numbers come from")
         if problem:
             LOGGER.warning("{eval}`%s`: %s", self.text, problem, location=where, type="nnbook", subtype="eval")
             self.env.note_reread()  # never leave the page built without the value

@@ -55,7 +55,7 @@ def _book(src: Path) -> None:
 def _helper(src: Path, value: int, other: int) -> None:
     helper = f"def value():\n    return {value}\n\n\ndef other():\n    return {other}\n"
     (src / "chapters" / "helper.py").write_text(helper)
-    shutil.rmtree(src / ".jupyter_cache", ignore_errors=True)  # as cache_guard does when lib changes
+    shutil.rmtree(src / ".jupyter_cache", ignore_errors=True)  # the cache only (cache_guard also removes the pages)
 
 
 def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess:
