@@ -12,10 +12,11 @@ An expression missing from the record, or one that raised, is a build warning (a
 and the page is read again by the next build; a page whose notebook was executed again (its cache record
 replaced, e.g. by ``tools/execute.py`` after a plain ``jupyter-book build``, or after the cache was cleared)
 is read again too, numbers and outputs. So, with the book's ``execute_notebooks: cache``, a page is never
-left built with a value missing or with values and outputs from different runs. Otherwise — another execution
-mode for the book or in a notebook's ``mystnb`` metadata, a notebook's own cache path, or execution exclude
-patterns — myst-nb's outputs would not come from the record the values come from, and an ``{eval}`` is a
-warning.
+left built with a value missing or with values and outputs from different runs: the role checks that myst-nb
+merged the page's outputs from the very cache record the values come from (the record's time, which
+myst-nb's cache client keeps), and an ``{eval}`` is a warning otherwise — e.g. another execution mode for
+the book or in a notebook's ``mystnb`` metadata, a notebook's own cache path, execution exclude patterns, or
+a kernel alias that changes the notebook's cache key.
 A relative execution cache path is taken from the book's folder, for myst-nb's outputs as for these values
 (myst-nb alone would take it from the working directory).
 """
@@ -38,23 +39,24 @@ from sphinx.util.docutils import SphinxRole
 LOGGER = logging.getLogger(__name__)
 
 
-def _record(app: Sphinx, docname: str) -> tuple[dict[str, Any] | None, str]:
-    """A document's evaluated expressions (None when its notebook has no cache record) and a digest of the
-    record they come from (which execution, and its values)."""
+def _record(app: Sphinx, docname: str) -> tuple[dict[str, Any] | None, str, float | None]:
+    """A document's evaluated expressions (None when its notebook has no cache record), a digest of the
+    record they come from (which execution, and its values) and the record's creation time."""
     store = app.__dict__.setdefault("_nnbook_eval", {})
     if docname not in store:
         source = Path(app.env.doc2path(docname))
-        results, identity = None, None
+        results, identity, created = None, None, None
         if source.suffix == ".ipynb":
             try:
                 record = get_cache(app.config.nb_execution_cache_path).match_cache_notebook(
                     nbformat.read(source, as_version=4))
                 results = record.data.get("eval", {})
                 identity = [record.pk, str(record.created), record.data]
+                created = record.created.timestamp()
             except KeyError:
                 pass
         digest = hashlib.sha256(json.dumps([results, identity], sort_keys=True, default=str).encode()).hexdigest()
-        store[docname] = (results, digest)
+        store[docname] = (results, digest, created)
     return store[docname]
 
 
@@ -69,7 +71,7 @@ class EvalRole(SphinxRole):
     """``{eval}`expression```: the value the expression had in the chapter's kernel after its last cell."""
 
     def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
-        results, digest = _record(self.env.app, self.env.docname)
+        results, digest, created = _record(self.env.app, self.env.docname)
         where = (self.env.docname, self.lineno)
         # Which execution this page was built from: a page is read again when it changes (_outdated).
         self.env.nnbook_eval_digests[self.env.docname] = digest
@@ -84,8 +86,15 @@ class EvalRole(SphinxRole):
         if config is not None and not problem and (
                 Path(config.execution_cache_path) != Path(self.env.config.nb_execution_cache_path)
                 or config.execution_excludepatterns):
-            problem = ("the notebook has its own execution cache, or the book excludes notebooks from execution: "
+            problem = ("the notebook has its own execution cache, or notebooks are excluded from execution: "
                        "its outputs would not come from the cache record its numbers come from")
+        # Whatever the settings: myst-nb merged this page's outputs from the very record the numbers come from
+        # (its client records that record's time; None when it did not use the cache, now when it executed).
+        client = renderer.renderer.md_options.get("nb_client") if renderer is not None else None
+        merged = (client.exec_metadata or {}).get("mtime") if client is not None else None
+        if renderer is not None and not problem and merged != created:
+            problem = ("the page's outputs do not come from the cache record its numbers come from (myst-nb "
+                       "executed the notebook itself or used another record): check the execution settings")
         if problem:
             LOGGER.warning("{eval}`%s`: %s", self.text, problem, location=where, type="nnbook", subtype="eval")
             self.env.note_reread()  # never leave the page built without the value

@@ -5,7 +5,7 @@ helper module and print another, with ``{eval}`` in its prose and in a figure ca
 ``make book`` builds, but from another folder. After the helper's values change and the execution cache is
 cleared, the rebuilt page shows the new value in the prose, the caption and the output (not the outputs of the
 premature build before, which tools/execute.py had not evaluated and which failed under -W); after only the
-printed value changes, the page is rebuilt too.
+printed value changes, the page is rebuilt too. A notebook that myst-nb would execute itself fails the build.
 """
 
 from __future__ import annotations
@@ -93,3 +93,10 @@ def test_numbers_and_outputs_come_from_one_run_built_from_elsewhere(tmp_path):
         assert values == [str(value), f"{value ** 2:.1f}", str(value)], values
         assert printed == f"printed {value} other {other}", printed
     assert not (tmp_path / ".jupyter_cache").exists(), "a cache in the working directory: myst-nb executed there"
+
+    # A notebook that myst-nb executes itself (its own execution mode) would show another run's outputs.
+    notebook = json.loads((src / "chapters" / "probe.ipynb").read_text())
+    notebook["metadata"]["mystnb"] = {"execution_mode": "force"}
+    (src / "chapters" / "probe.ipynb").write_text(json.dumps(notebook))
+    forced = _build(tmp_path, src)
+    assert forced.returncode != 0 and "would not come from the cache record" in forced.stdout + forced.stderr
