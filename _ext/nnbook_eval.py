@@ -15,8 +15,8 @@ is read again too, numbers and outputs. So, with the book's ``execute_notebooks:
 left built with a value missing or with values and outputs from different runs: the role checks that myst-nb
 merged the page's outputs from the very cache record the values come from (the record's time, which
 myst-nb's cache client keeps), and an ``{eval}`` is a warning otherwise — e.g. another execution mode for
-the book or in a notebook's ``mystnb`` metadata, a notebook's own cache path, execution exclude patterns, or
-a kernel alias that changes the notebook's cache key.
+the book or in a notebook's ``mystnb`` metadata, a notebook's own cache path, a notebook excluded from
+execution, or a kernel alias that changes the notebook's cache key.
 A relative execution cache path is taken from the book's folder, for myst-nb's outputs as for these values
 (myst-nb alone would take it from the working directory).
 """
@@ -83,13 +83,10 @@ class EvalRole(SphinxRole):
         if mode != "cache" and not problem:
             problem = (f"the notebook is executed in mode {mode!r}: its outputs would not come from the cache record "
                        "its numbers come from (use cache, for the book and in the notebook's metadata)")
-        if config is not None and not problem and (
-                Path(config.execution_cache_path) != Path(self.env.config.nb_execution_cache_path)
-                or config.execution_excludepatterns):
-            problem = ("the notebook has its own execution cache, or notebooks are excluded from execution: "
-                       "its outputs would not come from the cache record its numbers come from")
-        # Whatever the settings: myst-nb merged this page's outputs from the very record the numbers come from
-        # (its client records that record's time; None when it did not use the cache, now when it executed).
+        # Whatever the settings: myst-nb merged this page's outputs from the very record the numbers come from.
+        # Its cache client keeps that record's time; a client that did not merge a record keeps none or another
+        # (the time it executed the notebook itself), e.g. for another cache path, an excluded notebook or a
+        # kernel alias that changes the notebook's cache key.
         client = renderer.renderer.md_options.get("nb_client") if renderer is not None else None
         merged = (client.exec_metadata or {}).get("mtime") if client is not None else None
         if renderer is not None and not problem and merged != created:

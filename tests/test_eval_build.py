@@ -5,12 +5,14 @@ helper module and print another, with ``{eval}`` in its prose and in a figure ca
 ``make book`` builds, but from another folder. After the helper's values change and the execution cache is
 cleared, the rebuilt page shows the new value in the prose, the caption and the output (not the outputs of the
 premature build before, which tools/execute.py had not evaluated and which failed under -W); after only the
-printed value changes, the page is rebuilt too. A notebook that myst-nb would execute itself fails the build.
+printed value changes, the page is rebuilt too. A notebook that myst-nb would execute itself — under a kernel
+alias that changes its cache key, or in its own execution mode — fails the build.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -62,10 +64,11 @@ def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
-def _build(cwd: Path, src: Path) -> subprocess.CompletedProcess:
+def _build(cwd: Path, src: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(src), "--builder", "html", "-W", "-n",
                "--keep-going"]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300,
+                          env=None if env is None else {**os.environ, **env})
 
 
 def _shown(src: Path) -> tuple[list[str], str]:
@@ -93,6 +96,19 @@ def test_numbers_and_outputs_come_from_one_run_built_from_elsewhere(tmp_path):
         assert values == [str(value), f"{value ** 2:.1f}", str(value)], values
         assert printed == f"printed {value} other {other}", printed
     assert not (tmp_path / ".jupyter_cache").exists(), "a cache in the working directory: myst-nb executed there"
+
+    # A kernel alias changes the notebook's cache key for myst-nb, which then executes it itself: its outputs
+    # would come from another run than the numbers (the check on the record myst-nb merged).
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    shutil.copytree(KernelSpecManager().get_kernel_spec("python3").resource_dir,
+                    tmp_path / "jupyter" / "kernels" / "python3alias")
+    config = yaml.safe_load((src / "_config.yml").read_text())
+    config["sphinx"]["config"]["nb_kernel_rgx_aliases"] = {"python3": "python3alias"}
+    (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    aliased = _build(tmp_path, src, env={"JUPYTER_PATH": str(tmp_path / "jupyter")})
+    assert aliased.returncode != 0 and "do not come from the cache record" in aliased.stdout + aliased.stderr
+    shutil.copy2(ROOT / "_config.yml", src / "_config.yml")
 
     # A notebook that myst-nb executes itself (its own execution mode) would show another run's outputs.
     notebook = json.loads((src / "chapters" / "probe.ipynb").read_text())
