@@ -90,8 +90,10 @@ class EvalRole(SphinxRole):
         client = renderer.renderer.md_options.get("nb_client") if renderer is not None else None
         merged = (client.exec_metadata or {}).get("mtime") if client is not None else None
         if renderer is not None and not problem and merged != created:
-            problem = ("the page's outputs do not come from the cache record its numbers come from (myst-nb "
-                       "executed the notebook itself or used another record): check the execution settings")
+            how = ("myst-nb did not take this notebook from the cache: excluded from execution, or not executed"
+                   if merged is None else "myst-nb executed the notebook itself or used another record")
+            problem = (f"the page's outputs do not come from the cache record its numbers come from ({how}): "
+                       "check the execution settings")
         if problem:
             LOGGER.warning("{eval}`%s`: %s", self.text, problem, location=where, type="nnbook", subtype="eval")
             self.env.note_reread()  # never leave the page built without the value
