@@ -120,10 +120,9 @@ class EvalRole(SphinxRole):
 
 
 def _init_digests(app: Sphinx, env, docnames) -> None:
+    # The pages about to be read lose their old digests in _purge (env-purge-doc, emitted for each of them).
     if not hasattr(env, "nnbook_eval_digests"):
         env.nnbook_eval_digests = {}
-    for docname in docnames:
-        env.nnbook_eval_digests.pop(docname, None)
 
 
 def _outdated(app: Sphinx, env, added, changed, removed) -> list[str]:
